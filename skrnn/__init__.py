@@ -1,0 +1,19 @@
+"""skrnn: recurrent neural networks as scikit-learn estimators on PyTorch.
+
+Estimators
+----------
+SequenceTagger
+    One label per step (part-of-speech, chunk, entity tagging).
+
+See :mod:`skrnn.metrics` for sequence metrics and scorers,
+:mod:`skrnn.preprocessing` for pipeline steps and :mod:`skrnn.datasets`
+for the bundled real data.
+"""
+
+from .preprocessing import TokenNormalizer
+from .tagger import SequenceTagger
+from .vocab import Vocabulary
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["SequenceTagger", "TokenNormalizer", "Vocabulary", "__version__"]

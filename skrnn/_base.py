@@ -1,0 +1,416 @@
+"""What every skrnn estimator shares: parameters, the fit scaffold, devices, pickling.
+
+A concrete estimator says how it encodes its targets, which head and loss
+it uses and how it decodes outputs (see :mod:`skrnn.tagger`); everything
+else happens here, once.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from . import data as _data
+from . import training as _training
+from ._validation import check_sequences
+from .modules import RecurrentEncoder
+from .vocab import Vocabulary
+
+#: ``early_stopping="auto"`` turns early stopping on from this many sequences.
+AUTO_EARLY_STOPPING_MIN_SEQUENCES = 1000
+
+#: Probability of replacing a training token seen ``c`` times by ``<unk>`` is
+#: ``alpha / (alpha + c)`` (Kiperwasser & Goldberg, 2016): singletons are
+#: dropped 20% of the time, frequent words almost never, and the ``<unk>``
+#: embedding learns from real contexts.
+UNK_REPLACE_ALPHA = 0.25
+
+#: Inference batches hold at least this many sequences (no gradients to
+#: store, so larger batches are cheap and faster).
+MIN_PREDICT_BATCH = 256
+
+_DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
+
+
+def resolve_device(device, *, fallback=False):
+    """Turn the ``device`` parameter into a ``torch.device``.
+
+    ``"auto"`` picks CUDA when available, else the CPU. With ``fallback``
+    (used when unpickling), a CUDA device that this machine lacks becomes the
+    CPU with a warning instead of an error.
+    """
+    if isinstance(device, torch.device):
+        device = str(device)
+    if not isinstance(device, str) or not _DEVICE_RE.match(device):
+        raise ValueError(
+            "The 'device' parameter must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'. "
+            f"Got {device!r} instead."
+        )
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        if fallback:
+            warnings.warn(
+                f"This estimator was fitted with device={device!r} but CUDA is not available "
+                "here; it runs on the CPU.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return torch.device("cpu")
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available on this machine "
+            "(torch.cuda.is_available() is False). Use device='auto' or 'cpu'."
+        )
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("device='mps' was requested but MPS is not available; use 'cpu'.")
+    return torch.device(device)
+
+
+class BaseSequenceEstimator(BaseEstimator):
+    """Base class of the recurrent estimators. Not for direct use."""
+
+    _parameter_constraints: dict = {
+        "cell": [StrOptions({"rnn", "gru", "lstm"})],
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "bidirectional": ["boolean"],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "char_embedding_dim": [Interval(Integral, 1, None, closed="left"), None],
+        "char_filters": [Interval(Integral, 1, None, closed="left")],
+        "min_freq": [Interval(Integral, 1, None, closed="left")],
+        "max_vocab_size": [Interval(Integral, 1, None, closed="left"), None],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "clip_value": [Interval(Real, 0, None, closed="neither"), None],
+        "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": [StrOptions({"auto"}), "boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "device": [str, torch.device],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    # -- sklearn plumbing ---------------------------------------------------
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.random_state is None
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        return tags
+
+    def _check_fitted(self):
+        check_is_fitted(self, "module_")
+
+    # -- inputs ---------------------------------------------------------------
+
+    def _fit_inputs(self, X):
+        """Check X at fit time and learn its vocabularies / feature count."""
+        seqs, kind = check_sequences(X)
+        self.input_kind_ = kind
+        if kind == "numeric":
+            self.n_features_in_ = seqs[0].shape[1]
+            self.vocabulary_ = None
+            self.char_vocabulary_ = None
+        else:
+            self.vocabulary_ = Vocabulary.build(
+                seqs, min_freq=self.min_freq, max_size=self.max_vocab_size
+            )
+            use_chars = kind == "tokens" and self.char_embedding_dim is not None
+            self.char_vocabulary_ = (
+                Vocabulary.build(seqs_chars(seqs)) if use_chars else None
+            )
+        return seqs
+
+    def _check_inputs(self, X):
+        """Check X after fit against what was seen at fit time."""
+        return check_sequences(
+            X, kind=self.input_kind_, n_features=getattr(self, "n_features_in_", None)
+        )[0]
+
+    def _encode_inputs(self, seqs, targets=None):
+        if self.input_kind_ == "numeric":
+            return _data.EncodedData(inputs=seqs, targets=targets)
+        inputs = [self.vocabulary_.encode(s) for s in seqs]
+        forms = matrix = None
+        if self.char_vocabulary_ is not None:
+            forms, matrix = _data.encode_char_forms(seqs, self.char_vocabulary_)
+        return _data.EncodedData(inputs=inputs, targets=targets, forms=forms, char_matrix=matrix)
+
+    def _encoder_config(self):
+        cfg = dict(
+            cell=self.cell,
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            bidirectional=self.bidirectional,
+            dropout=self.dropout,
+        )
+        if self.input_kind_ == "numeric":
+            cfg["n_features"] = self.n_features_in_
+        else:
+            cfg.update(vocab_size=len(self.vocabulary_), embedding_dim=self.embedding_dim)
+            if self.char_vocabulary_ is not None:
+                cfg.update(
+                    n_chars=len(self.char_vocabulary_),
+                    char_embedding_dim=self.char_embedding_dim,
+                    char_filters=self.char_filters,
+                )
+        return cfg
+
+    # -- hooks a concrete estimator provides ----------------------------------
+
+    def _check_fit_targets(self, y, seqs, *, classes=None, first=True):
+        """Validate y and (on the first fit) learn its encoding; return encoded targets."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _build_network(self, config):
+        """Build the torch network from ``config`` (``_network_config_``)."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _network_config(self):
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _batch_loss(self, module, batch):
+        """``(mean loss, n_steps)`` of one batch."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _validation_score(self, module, data):
+        """``(loss, score)`` on held-out data; higher score is better."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    # -- fitting ----------------------------------------------------------------
+
+    def _fit(self, X, y, *, incremental=False, classes=None):
+        fitted = hasattr(self, "module_")
+        first = not fitted or not (incremental or self.warm_start)
+        if first:
+            self.device_ = resolve_device(self.device)
+            self._random_state = check_random_state(self.random_state)
+            seqs = self._fit_inputs(X)
+        else:
+            seqs = self._check_inputs(X)
+        targets = self._check_fit_targets(y, seqs, classes=classes, first=first)
+        data = self._encode_inputs(seqs, targets)
+        rng = self._random_state
+        # Seed torch for initialisation and dropout inside a forked RNG, so
+        # the same random_state gives the same weights and nothing leaks
+        # into (or depends on) the global torch seed.
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        devices = [self.device_.index or 0] if self.device_.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            if first:
+                self._network_config_ = {"encoder": self._encoder_config(),
+                                         **self._network_config()}
+                self.module_ = self._build_network(self._network_config_).to(self.device_)
+                self.optimizer_ = _training.make_optimizer(
+                    self.module_.parameters(), self.learning_rate, self.weight_decay
+                )
+                self.history_, self.loss_curve_ = [], []
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+                self.n_iter_ = 0
+            else:
+                config = {"encoder": self._encoder_config(), **self._network_config()}
+                if config != self._network_config_:
+                    raise ValueError(
+                        f"{type(self).__name__} cannot continue training (warm_start or "
+                        "partial_fit) after the network's shape parameters changed: fitted with "
+                        f"{self._network_config_}, now {config}. Set warm_start=False to refit."
+                    )
+                for group in self.optimizer_.param_groups:
+                    group["lr"], group["weight_decay"] = self.learning_rate, self.weight_decay
+            result = self._train(data, rng, incremental=incremental)
+        self._record(result, incremental=incremental, first=first)
+        return self
+
+    def _use_early_stopping(self, n_sequences, incremental):
+        if incremental:
+            return False
+        if self.early_stopping == "auto":
+            return n_sequences >= AUTO_EARLY_STOPPING_MIN_SEQUENCES
+        return bool(self.early_stopping)
+
+    def _train(self, data, rng, *, incremental):
+        validate = None
+        train_data = data
+        if self._use_early_stopping(len(data), incremental):
+            n_valid = int(round(self.validation_fraction * len(data)))
+            if n_valid < 1 or n_valid >= len(data):
+                raise ValueError(
+                    f"early_stopping needs at least one training and one validation sequence, "
+                    f"but validation_fraction={self.validation_fraction} of {len(data)} "
+                    f"sequences gives {n_valid} for validation. Use more data, change "
+                    "validation_fraction, or set early_stopping=False."
+                )
+            perm = rng.permutation(len(data))
+            valid_data = data.subset(np.sort(perm[:n_valid]))
+            train_data = data.subset(np.sort(perm[n_valid:]))
+            validate = lambda module: self._validation_score(module, valid_data)  # noqa: E731
+        unk_rate = None
+        if self.input_kind_ == "tokens":
+            counts = self.vocabulary_.counts.astype(np.float64)
+            unk_rate = np.where(counts > 0, UNK_REPLACE_ALPHA / (UNK_REPLACE_ALPHA + counts), 0.0)
+        device = self.device_
+        unk_id = Vocabulary.unk_id
+
+        def epoch_batches(epoch):
+            batches = _data.bucket_batches(train_data.lengths, self.batch_size, rng)
+            return [
+                (lambda idx=idx: _data.collate(train_data, idx, device, unk_id=unk_id,
+                                               unk_rate=unk_rate, rng=rng))
+                for idx in batches
+            ]
+
+        return _training.train(
+            self.module_,
+            self.optimizer_,
+            epoch_batches,
+            self._batch_loss,
+            max_epochs=1 if incremental else self.max_epochs,
+            validate=validate,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            clip_value=self.clip_value,
+            clip_norm=self.clip_norm,
+            verbose=self.verbose,
+            start_epoch=self.n_iter_,
+            check_convergence=not incremental,
+        )
+
+    def _record(self, result, *, incremental, first):
+        name = type(self).__name__
+        done = [h for h in result.history if not h.get("diverged")]
+        self.history_.extend(result.history)
+        self.loss_curve_.extend(h["train_loss"] for h in done)
+        if any("valid_score" in h for h in done):
+            scores = [h["valid_score"] for h in done]
+            self.validation_scores_ = (self.validation_scores_ or []) + scores
+            self.best_validation_score_ = result.best_score
+        self.n_iter_ += len(done)
+        if result.status == "diverged":
+            epoch = result.history[-1]["epoch"]
+            if first and not done:
+                for attr in ("module_", "optimizer_"):
+                    delattr(self, attr)
+                raise ValueError(
+                    f"{name} training diverged in epoch {epoch}: the loss became NaN or "
+                    f"infinite. Lower learning_rate (now {self.learning_rate}), set clip_norm "
+                    "(e.g. 1.0), or scale numeric inputs (e.g. StandardScaler)."
+                )
+            warnings.warn(
+                f"{name} training diverged in epoch {epoch} (non-finite loss) and was stopped; "
+                f"the estimator keeps the weights of epoch {epoch - 1}. Lower learning_rate "
+                f"(now {self.learning_rate}) or set clip_norm to train further.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        elif result.status == "interrupted":
+            kept = (f"the best weights so far (epoch {result.best_epoch})"
+                    if result.best_score is not None else "the weights of the last finished epoch")
+            warnings.warn(
+                f"{name} training was interrupted (KeyboardInterrupt) after {len(done)} "
+                f"epoch(s); the estimator is fitted with {kept}. Call partial_fit or fit with "
+                "warm_start=True to continue.",
+                UserWarning,
+                stacklevel=3,
+            )
+        elif result.status == "max_epochs":
+            warnings.warn(
+                f"{name}: max_epochs={self.max_epochs} reached and the optimization hasn't "
+                "converged yet. Increase max_epochs or turn on early_stopping.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    # -- inference ----------------------------------------------------------------
+
+    def _predict_outputs(self, X, fn):
+        """Apply ``fn(module, batch) -> list of per-sequence arrays`` over X in batches.
+
+        Returns the per-sequence results in the order of X. Runs in eval mode
+        without gradients, in length-sorted batches.
+        """
+        self._check_fitted()
+        seqs = self._check_inputs(X)
+        data = self._encode_inputs(seqs)
+        out = [None] * len(data)
+        size = max(self.batch_size, MIN_PREDICT_BATCH)
+        module = self.module_
+        was_training = module.training
+        module.eval()
+        try:
+            with torch.no_grad():
+                for idx in _data.bucket_batches(data.lengths, size):
+                    batch = _data.collate(data, idx, self.device_)
+                    for i, res in zip(batch.index, fn(module, batch)):
+                        out[i] = res
+        finally:
+            module.train(was_training)
+        return out
+
+    # -- pickling -------------------------------------------------------------------
+
+    def __getstate__(self):
+        # object.__getstate__ returns the live __dict__: copy before editing.
+        state = dict(super().__getstate__())
+        module = state.pop("module_", None)
+        optimizer = state.pop("optimizer_", None)
+        if module is not None:
+            # Plain CPU tensors: a model fitted on a GPU unpickles anywhere.
+            state["_module_state"] = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+            state["_optimizer_state"] = _to_cpu(optimizer.state_dict())
+        state.pop("device_", None)
+        return state
+
+    def __setstate__(self, state):
+        module_state = state.pop("_module_state", None)
+        optimizer_state = state.pop("_optimizer_state", None)
+        super().__setstate__(state)
+        if module_state is not None:
+            self.device_ = resolve_device(self.device, fallback=True)
+            self.module_ = self._build_network(self._network_config_)
+            self.module_.load_state_dict(module_state)
+            self.module_.to(self.device_)
+            self.module_.eval()
+            self.optimizer_ = _training.make_optimizer(
+                self.module_.parameters(), self.learning_rate, self.weight_decay
+            )
+            self.optimizer_.load_state_dict(optimizer_state)
+
+
+def _to_cpu(obj):
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_cpu(v) for v in obj)
+    return obj
+
+
+def seqs_chars(seqs):
+    """All characters of all tokens, for building a character vocabulary."""
+    for seq in seqs:
+        for tok in seq:
+            yield tok
+
+
+def make_encoder(config):
+    """Build the :class:`RecurrentEncoder` described by ``config``."""
+    return RecurrentEncoder(**config)

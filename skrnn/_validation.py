@@ -1,0 +1,317 @@
+"""Checks for ragged sequence data, shared by every estimator.
+
+The estimators take plain Python containers (lists of token lists, lists of
+strings, lists of 2-D arrays). Everything a user can get wrong about them is
+caught here, before any tensor exists, and reported with a message that says
+what was found and how to fix it.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+
+#: The three kinds of sequence input. ``"tokens"``: each sequence is a list of
+#: str tokens. ``"chars"``: each sequence is one str, every character a step.
+#: ``"numeric"``: each sequence is a float array of shape ``(T_i, n_features)``.
+SEQUENCE_KINDS = ("tokens", "chars", "numeric")
+
+_KIND_WORDS = {
+    "tokens": "a list of str tokens",
+    "chars": "a str (one step per character)",
+    "numeric": "a 2-D float array (T_i, n_features)",
+}
+
+_EXPECTED_X = (
+    "a list of sequences: token lists (e.g. [['The', 'cat'], ['It', 'sat']]), "
+    "strings (one step per character) or 2-D float arrays of shape (T_i, n_features)"
+)
+
+
+def _type_name(obj):
+    return type(obj).__name__
+
+
+def _as_outer_list(X, name):
+    """Return the sequences of ``X`` as a list, or raise for non-containers."""
+    if X is None or isinstance(X, (str, bytes, numbers.Number, dict, set)):
+        hint = ""
+        if isinstance(X, str):
+            hint = f" To pass one sequence, wrap it in a list: {name}=[{X[:20]!r}...]."
+        raise TypeError(f"{name} must be {_EXPECTED_X}; got {_type_name(X)}.{hint}")
+    if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):  # pandas Series
+        X = X.to_numpy()
+    if isinstance(X, np.ndarray):
+        if X.dtype.kind in "biuf":
+            if X.ndim == 3:
+                return list(X)
+            if X.ndim == 2:
+                # (n_samples, n_steps): each row is a univariate series.
+                return [row.reshape(-1, 1) for row in X]
+            raise ValueError(
+                f"A numeric {name} array must be 2-D (n_samples, n_steps) or 3-D "
+                f"(n_samples, n_steps, n_features); got an array of shape {X.shape}."
+            )
+        if X.ndim != 1:
+            raise ValueError(
+                f"An object array {name} must be 1-D (one sequence per element); "
+                f"got shape {X.shape}."
+            )
+        return list(X)
+    if not isinstance(X, Sequence):
+        try:
+            return list(X)
+        except TypeError:
+            raise TypeError(f"{name} must be {_EXPECTED_X}; got {_type_name(X)}.") from None
+    return list(X)
+
+
+def _sequence_kind(seq, i, name):
+    """Tell which kind one sequence is (without converting it)."""
+    if isinstance(seq, str):
+        return "chars"
+    if isinstance(seq, np.ndarray):
+        if seq.dtype.kind in "biuf":
+            if seq.ndim == 2:
+                return "numeric"
+            if seq.ndim == 1:
+                raise ValueError(_flat_numbers_message(i, name))
+            raise ValueError(
+                f"{name}[{i}] is a numeric array of shape {seq.shape}; a numeric sequence "
+                "must be 2-D with shape (T_i, n_features)."
+            )
+        if seq.ndim == 1:
+            return "tokens"
+        raise ValueError(f"{name}[{i}] is an array of shape {seq.shape}; expected 1-D tokens.")
+    if isinstance(seq, (list, tuple)):
+        if len(seq) == 0:
+            return "empty"
+        first = seq[0]
+        if isinstance(first, str):
+            return "tokens"
+        if isinstance(first, (numbers.Number, np.number)) and not isinstance(first, bool):
+            raise ValueError(_flat_numbers_message(i, name))
+        if isinstance(first, (list, tuple, np.ndarray)):
+            return "numeric"
+        raise TypeError(
+            f"{name}[{i}][0] is {_type_name(first)} ({first!r}); tokens must be str. "
+            "Convert them, e.g. [str(t) for t in seq]."
+        )
+    raise TypeError(
+        f"{name}[{i}] is {_type_name(seq)} ({seq!r:.40}); each element of {name} must be "
+        f"one sequence: {_KIND_WORDS['tokens']}, {_KIND_WORDS['chars']} or "
+        f"{_KIND_WORDS['numeric']}."
+    )
+
+
+def _flat_numbers_message(i, name):
+    return (
+        f"{name}[{i}] is a flat sequence of numbers. For numeric input pass a 2-D array "
+        "of shape (T_i, n_features) per sequence, e.g. np.asarray(seq).reshape(-1, 1) "
+        "for a univariate series; for token ids, convert them to str."
+    )
+
+
+def check_sequences(X, *, name="X", kind=None, n_features=None, allowed_kinds=SEQUENCE_KINDS):
+    """Validate ragged sequence input and return it in canonical form.
+
+    Parameters
+    ----------
+    X : list of sequences
+        Token lists, strings, or 2-D float arrays ``(T_i, n_features)``; also
+        a 2-D numeric array ``(n_samples, n_steps)`` (univariate series) or a
+        3-D one ``(n_samples, n_steps, n_features)``, a 1-D object array or a
+        pandas Series of sequences.
+    name : str
+        How the argument is called in error messages.
+    kind : {"tokens", "chars", "numeric"} or None
+        The kind seen at fit time; input of another kind is an error.
+    n_features : int or None
+        The number of features seen at fit time (numeric input only).
+    allowed_kinds : tuple of str
+        The kinds this estimator accepts.
+
+    Returns
+    -------
+    sequences : list
+        ``list`` of ``list`` of str (tokens), ``list`` of str (chars) or
+        ``list`` of float32 arrays ``(T_i, n_features)`` (numeric).
+    kind : str
+        The kind of the input.
+    """
+    seqs = _as_outer_list(X, name)
+    if len(seqs) == 0:
+        raise ValueError(f"{name} is empty: found 0 sequences, at least 1 is required.")
+    kinds = {}
+    for i, seq in enumerate(seqs):
+        k = _sequence_kind(seq, i, name)
+        if k == "empty" or (k != "numeric" and len(seq) == 0):
+            raise ValueError(
+                f"{name}[{i}] is an empty sequence; every sequence needs at least one step. "
+                "Drop empty sequences before calling the estimator."
+            )
+        kinds.setdefault(k, i)
+    if len(kinds) > 1:
+        parts = ", ".join(f"{name}[{i}] is {_KIND_WORDS[k]}" for k, i in kinds.items())
+        raise ValueError(
+            f"{name} mixes kinds of sequences ({parts}); all sequences must be of one kind."
+        )
+    (found,) = kinds
+    if found not in allowed_kinds:
+        allowed = " or ".join(_KIND_WORDS[k] for k in allowed_kinds)
+        raise ValueError(f"This estimator takes sequences that are {allowed}; got {_KIND_WORDS[found]}.")
+    if kind is not None and found != kind:
+        raise ValueError(
+            f"{name} holds sequences that are {_KIND_WORDS[found]}, but the estimator was "
+            f"fitted on sequences that are {_KIND_WORDS[kind]}."
+        )
+    if found == "tokens":
+        out = []
+        for i, seq in enumerate(seqs):
+            seq = list(seq)
+            for j, tok in enumerate(seq):
+                if not isinstance(tok, str):
+                    raise TypeError(
+                        f"{name}[{i}][{j}] is {_type_name(tok)} ({tok!r:.40}); tokens must be "
+                        "str. Convert them, e.g. [str(t) for t in seq]."
+                    )
+            out.append(seq)
+        return out, found
+    if found == "chars":
+        return seqs, found
+    return _check_numeric(seqs, name, n_features), found
+
+
+def _check_numeric(seqs, name, n_features):
+    out = []
+    for i, seq in enumerate(seqs):
+        try:
+            arr = np.asarray(seq, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{name}[{i}] could not be read as a 2-D float array (T_i, n_features): {exc}. "
+                "Check that every step has the same number of numeric features."
+            ) from None
+        if arr.ndim != 2:
+            raise ValueError(
+                f"{name}[{i}] has shape {arr.shape}; a numeric sequence must be 2-D with "
+                "shape (T_i, n_features)."
+            )
+        if arr.shape[0] == 0:
+            raise ValueError(
+                f"{name}[{i}] is an empty sequence; every sequence needs at least one step. "
+                "Drop empty sequences before calling the estimator."
+            )
+        if not np.isfinite(arr).all():
+            raise ValueError(
+                f"{name}[{i}] contains NaN or infinity. Impute or drop missing values before "
+                "fitting (for example with sklearn.impute.SimpleImputer inside a "
+                "StepwiseTransformer)."
+            )
+        expected = n_features if n_features is not None else (out[0].shape[1] if out else None)
+        if expected is not None and arr.shape[1] != expected:
+            where = "the estimator was fitted with" if n_features is not None else f"{name}[0] has"
+            raise ValueError(
+                f"{name}[{i}] has {arr.shape[1]} features per step, but {where} "
+                f"{expected}; every step must have the same features."
+            )
+        out.append(arr)
+    return out
+
+
+def check_label_sequences(y, X, X_kind, *, name="y"):
+    """Validate per-step labels against the sequences they label.
+
+    Parameters
+    ----------
+    y : list of sequences of labels
+        One label per step of the matching sequence of ``X``; labels are str
+        or int. For character input (``X`` a list of str) a label sequence
+        may itself be a str, one single-character label per character.
+    X : list
+        The sequences as returned by :func:`check_sequences`.
+    X_kind : str
+        Their kind.
+
+    Returns
+    -------
+    list of ndarray
+        One 1-D label array per sequence.
+    """
+    if y is None:
+        raise ValueError(
+            f"{name} is required: pass one label sequence per sequence of X, "
+            "e.g. y=[['DET', 'NOUN'], ...]."
+        )
+    ys = _as_outer_list(y, name) if not isinstance(y, np.ndarray) or y.dtype == object else None
+    if ys is None:
+        raise ValueError(
+            f"{name} must be a list of label sequences, one per sequence of X; got a numeric "
+            f"array of shape {np.shape(y)}."
+        )
+    if len(ys) != len(X):
+        raise ValueError(
+            f"X and {name} have different numbers of sequences: {len(X)} and {len(ys)}. "
+            f"Pass exactly one label sequence per sequence of X."
+        )
+    out = []
+    label_kind = None
+    for i, (labels, seq) in enumerate(zip(ys, X)):
+        if isinstance(labels, str):
+            if X_kind != "chars":
+                raise TypeError(
+                    f"{name}[{i}] is the string {labels!r:.40}; {name} must be a list of label "
+                    f"sequences, one label per step, e.g. [['DET', 'NOUN'], ...]. "
+                    "Did you pass a flat list of labels?"
+                )
+            labels = list(labels)
+        elif isinstance(labels, (numbers.Number, np.number)) or labels is None:
+            raise TypeError(
+                f"{name}[{i}] is {_type_name(labels)} ({labels!r}); {name} must be a list of "
+                "label sequences, one label per step. Did you pass a flat list of labels?"
+            )
+        arr = np.asarray(list(labels)) if not isinstance(labels, np.ndarray) else labels
+        if arr.ndim != 1:
+            raise ValueError(f"{name}[{i}] must be a 1-D sequence of labels; got shape {arr.shape}.")
+        if len(arr) != len(seq):
+            raise ValueError(_length_mismatch_message(i, seq, arr, X_kind, name))
+        if arr.dtype.kind == "f":
+            if not np.isfinite(arr).all():
+                raise ValueError(f"{name}[{i}] contains NaN or infinity; labels must be str or int.")
+            if not np.all(arr == np.round(arr)):
+                raise ValueError(
+                    f"{name}[{i}] holds non-integer float labels; per-step labels must be "
+                    "classes (str or int), not continuous values."
+                )
+            arr = arr.astype(np.int64)
+        lk = "str" if arr.dtype.kind in "US" else ("int" if arr.dtype.kind in "iub" else "other")
+        if lk == "other":
+            kinds = {_type_name(v) for v in arr.tolist()}
+            raise TypeError(
+                f"{name}[{i}] holds labels of types {sorted(kinds)}; labels must be all str or "
+                "all int."
+            )
+        if label_kind is None:
+            label_kind = lk
+        elif lk != label_kind:
+            raise TypeError(
+                f"{name} mixes str and int labels ({name}[{i}] holds {lk} labels, earlier "
+                f"sequences {label_kind}); use one label type."
+            )
+        out.append(arr)
+    return out
+
+
+def _length_mismatch_message(i, seq, labels, X_kind, name):
+    msg = (
+        f"X[{i}] has {len(seq)} steps but {name}[{i}] has {len(labels)} labels; "
+        "every sequence needs exactly one label per step."
+    )
+    if X_kind == "chars":
+        msg += (
+            f" X[{i}] is a string, so it is read as {len(seq)} characters. If the labels "
+            "are per word, tokenize the sentences first, e.g. X = [s.split() for s in X]."
+        )
+    return msg

@@ -1,0 +1,210 @@
+"""The torch networks: input encoders, an exact recurrent stack, output heads.
+
+Torch only: nothing here knows scikit-learn. Shapes are written with N
+(batch), L (longest sequence in the batch), F (input features), E (input
+size of the first recurrent layer), H (hidden size), D (1 or 2 directions),
+U (distinct token forms in the batch), W (characters per form), C (classes).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+#: Cell name -> recurrent layer class. A new cell type is one entry here: a
+#: class with ``nn.RNN``'s constructor (input_size, hidden_size, num_layers,
+#: batch_first, dropout) and call signature ``(x, hx) -> (output, h_n)``.
+_CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+
+
+def reverse_padded(x, lengths):
+    """Reverse each sequence of a right-padded batch within its own length.
+
+    Padding stays at the end, so a forward recurrence over the result reads
+    every sequence backwards from its true last step and never sees a pad
+    before a real step. Applying it twice gives back ``x``.
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, L, *)
+    lengths : Tensor of int, shape (N,)
+    """
+    n, longest = x.shape[:2]
+    steps = torch.arange(longest, device=x.device).expand(n, longest)  # (N, L)
+    lengths = lengths.unsqueeze(1)
+    idx = torch.where(steps < lengths, lengths - 1 - steps, steps)  # (N, L)
+    idx = idx.view(n, longest, *([1] * (x.dim() - 2))).expand_as(x)
+    return x.gather(1, idx)
+
+
+class RecurrentStack(nn.Module):
+    """``num_layers`` recurrent layers over right-padded batches, exactly.
+
+    A real step's output never depends on padding: the forward direction
+    reads right-padded input naturally; the backward direction reads each
+    sequence reversed within its length (see :func:`reverse_padded`). So a
+    sequence gets the same outputs alone or batched with longer ones. A
+    unidirectional stack is a single fused ``cell`` call; a bidirectional one
+    runs each layer's two directions separately (on CPU PyTorch runs them one
+    after the other anyway).
+
+    Parameters
+    ----------
+    cell : {"rnn", "gru", "lstm"}
+    input_size, hidden_size, num_layers : int
+    bidirectional : bool
+    dropout : float
+        Dropout between recurrent layers (not after the last one).
+    """
+
+    def __init__(self, cell, input_size, hidden_size, num_layers=1, bidirectional=False,
+                 dropout=0.0):
+        super().__init__()
+        cls = _CELLS[cell]
+        self.bidirectional = bidirectional
+        self.num_layers = num_layers
+        self.hidden_size = hidden_size
+        self.output_size = hidden_size * (2 if bidirectional else 1)
+        if not bidirectional:
+            self.rnn = cls(input_size, hidden_size, num_layers, batch_first=True,
+                           dropout=dropout if num_layers > 1 else 0.0)
+        else:
+            self.forward_layers = nn.ModuleList()
+            self.backward_layers = nn.ModuleList()
+            for layer in range(num_layers):
+                size = input_size if layer == 0 else 2 * hidden_size
+                self.forward_layers.append(cls(size, hidden_size, 1, batch_first=True))
+                self.backward_layers.append(cls(size, hidden_size, 1, batch_first=True))
+            self.between = nn.Dropout(dropout)
+
+    def forward(self, x, lengths, hx=None):
+        """Run the stack.
+
+        Parameters
+        ----------
+        x : Tensor, shape (N, L, E)
+        lengths : Tensor of int, shape (N,)
+        hx : optional initial state (unidirectional only), as returned in ``h_n``.
+
+        Returns
+        -------
+        output : Tensor, shape (N, L, D*H)
+            Outputs at padded steps are meaningless.
+        h_n : state after the last input column (unidirectional only, else None)
+            Meaningful for sequences that fill the whole batch width, which
+            is how a language model carries state across windows.
+        """
+        if not self.bidirectional:
+            return self.rnn(x, hx)
+        if hx is not None:
+            raise ValueError("A bidirectional stack cannot carry a state across calls.")
+        for layer, (fwd, bwd) in enumerate(zip(self.forward_layers, self.backward_layers)):
+            if layer > 0:
+                x = self.between(x)
+            out_f, _ = fwd(x)  # (N, L, H)
+            out_b, _ = bwd(reverse_padded(x, lengths))  # (N, L, H), reversed time
+            x = torch.cat([out_f, reverse_padded(out_b, lengths)], dim=-1)  # (N, L, 2H)
+        return x, None
+
+
+class CharCNN(nn.Module):
+    """Read a word from its characters: embedding, convolution, max over time.
+
+    Gives unseen words (names, inflections, numbers) a representation built
+    from their spelling. Each distinct form in a batch is encoded once.
+
+    Parameters
+    ----------
+    n_chars : int
+        Character vocabulary size (id 0 is padding).
+    embedding_dim : int
+    n_filters : int
+        Output size.
+    kernel_size : int, default=3
+    """
+
+    def __init__(self, n_chars, embedding_dim, n_filters, kernel_size=3):
+        super().__init__()
+        self.embedding = nn.Embedding(n_chars, embedding_dim, padding_idx=0)
+        self.conv = nn.Conv1d(embedding_dim, n_filters, kernel_size, padding=kernel_size // 2)
+        self.output_size = n_filters
+
+    def forward(self, chars):
+        """``chars`` (U, W) int64 -> (U, n_filters)."""
+        h = self.conv(self.embedding(chars).transpose(1, 2))  # (U, n_filters, W)
+        h = h.masked_fill((chars == 0).unsqueeze(1), float("-inf"))
+        return torch.tanh(h.amax(dim=2))  # (U, n_filters)
+
+
+class RecurrentEncoder(nn.Module):
+    """Inputs -> per-step recurrent features.
+
+    Token ids go through an embedding (plus, optionally, a character CNN per
+    token); numeric steps go straight into the first recurrent layer, whose
+    input weights are the linear projection (an extra linear layer would add
+    parameters and nothing else).
+
+    Parameters
+    ----------
+    cell : {"rnn", "gru", "lstm"}
+    hidden_size, num_layers : int
+    bidirectional : bool
+    dropout : float
+        On the input representation, between layers (see RecurrentStack).
+    vocab_size, embedding_dim : int, optional
+        For token input.
+    n_chars, char_embedding_dim, char_filters : int, optional
+        Character features for token input (off when ``n_chars`` is None).
+    n_features : int, optional
+        For numeric input.
+    """
+
+    def __init__(self, cell, hidden_size, num_layers=1, bidirectional=False, dropout=0.0, *,
+                 vocab_size=None, embedding_dim=None, n_chars=None, char_embedding_dim=None,
+                 char_filters=None, n_features=None):
+        super().__init__()
+        if (vocab_size is None) == (n_features is None):
+            raise ValueError("Give exactly one of vocab_size (tokens) or n_features (numeric).")
+        self.embedding = None
+        self.char_cnn = None
+        if vocab_size is not None:
+            self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
+            input_size = embedding_dim
+            if n_chars is not None:
+                self.char_cnn = CharCNN(n_chars, char_embedding_dim, char_filters)
+                input_size += char_filters
+        else:
+            input_size = n_features
+        self.input_dropout = nn.Dropout(dropout)
+        self.stack = RecurrentStack(cell, input_size, hidden_size, num_layers, bidirectional,
+                                    dropout)
+        self.output_size = self.stack.output_size
+
+    def embed(self, batch):
+        """The per-step input representation, (N, L, E)."""
+        if self.embedding is None:
+            return batch.inputs
+        x = self.embedding(batch.inputs)  # (N, L, embedding_dim)
+        if self.char_cnn is not None:
+            words = self.char_cnn(batch.chars)  # (U, char_filters)
+            x = torch.cat([x, words[batch.char_index]], dim=-1)  # (N, L, E)
+        return x
+
+    def forward(self, batch, hx=None):
+        """Return ``(output (N, L, D*H), h_n)`` for a :class:`skrnn.data.Batch`."""
+        x = self.input_dropout(self.embed(batch))
+        return self.stack(x, batch.lengths, hx)
+
+
+class TaggingNetwork(nn.Module):
+    """Encoder plus a per-step linear classifier: (N, L) inputs -> (N, L, C) logits."""
+
+    def __init__(self, encoder, n_classes, dropout=0.0):
+        super().__init__()
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(encoder.output_size, n_classes)
+
+    def forward(self, batch):
+        out, _ = self.encoder(batch)  # (N, L, D*H)
+        return self.head(self.dropout(out))  # (N, L, C)

@@ -1,0 +1,115 @@
+"""Token <-> id mapping with reserved special tokens."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+PAD = "<pad>"
+UNK = "<unk>"
+BOS = "<bos>"
+EOS = "<eos>"
+
+
+class Vocabulary:
+    """An ordered set of tokens with fixed ids for special tokens.
+
+    Ids: ``0`` is padding, ``1`` the unknown token; with ``bos_eos=True``
+    ``2`` and ``3`` are the begin- and end-of-sequence tokens. Real tokens
+    follow, most frequent first (ties in sorted order), so a vocabulary built
+    from the same data is always the same.
+
+    Parameters
+    ----------
+    tokens : iterable of str
+        The real tokens, in id order (specials are added in front).
+    bos_eos : bool, default=False
+        Reserve ids for ``<bos>`` and ``<eos>`` (language models need them).
+    counts : sequence of int, optional
+        Training frequency of each real token (same order as ``tokens``);
+        used to replace rare words by ``<unk>`` during training.
+
+    Notes
+    -----
+    A data token spelled like a special (say a literal ``"<unk>"``, as in the
+    Penn Treebank) maps to that special. A literal ``"<pad>"`` maps to
+    ``<unk>``: padding must never be a real step.
+    """
+
+    def __init__(self, tokens, *, bos_eos=False, counts=None):
+        specials = [PAD, UNK] + ([BOS, EOS] if bos_eos else [])
+        self.bos_eos = bos_eos
+        self.itos = specials + [t for t in tokens if t not in specials]
+        self.stoi = {t: i for i, t in enumerate(self.itos)}
+        self.stoi[PAD] = self.unk_id
+        n_special = len(specials)
+        freq = np.zeros(len(self.itos), dtype=np.int64)
+        if counts is not None:
+            kept = [c for t, c in zip(tokens, counts) if t not in specials]
+            freq[n_special:] = kept
+        self.counts = freq
+
+    pad_id = 0
+    unk_id = 1
+
+    @property
+    def bos_id(self):
+        return 2 if self.bos_eos else None
+
+    @property
+    def eos_id(self):
+        return 3 if self.bos_eos else None
+
+    @classmethod
+    def build(cls, sequences, *, min_freq=1, max_size=None, bos_eos=False):
+        """Count tokens in ``sequences`` and keep the frequent ones.
+
+        Parameters
+        ----------
+        sequences : iterable of iterables of str
+            Token sequences (a str counts as a sequence of characters).
+        min_freq : int, default=1
+            Tokens seen fewer times are left out (they map to ``<unk>``).
+        max_size : int or None, default=None
+            Keep at most this many real tokens, the most frequent ones.
+        bos_eos : bool, default=False
+            Reserve ``<bos>`` / ``<eos>``.
+
+        Returns
+        -------
+        Vocabulary
+        """
+        counter = Counter()
+        for seq in sequences:
+            counter.update(seq)
+        items = sorted(
+            ((t, c) for t, c in counter.items() if c >= min_freq), key=lambda tc: (-tc[1], tc[0])
+        )
+        if max_size is not None:
+            items = items[:max_size]
+        return cls([t for t, _ in items], bos_eos=bos_eos, counts=[c for _, c in items])
+
+    def __len__(self):
+        return len(self.itos)
+
+    def __contains__(self, token):
+        return token in self.stoi and token != PAD
+
+    def __eq__(self, other):
+        return isinstance(other, Vocabulary) and self.itos == other.itos
+
+    __hash__ = None
+
+    def __repr__(self):
+        return f"Vocabulary(size={len(self)}, bos_eos={self.bos_eos})"
+
+    def encode(self, seq):
+        """Map a sequence of tokens to a 1-D int64 array; unknown tokens -> ``<unk>``."""
+        get, unk = self.stoi.get, self.unk_id
+        return np.fromiter((get(t, unk) for t in seq), dtype=np.int64, count=len(seq))
+
+    def decode(self, ids):
+        """Map ids back to tokens."""
+        itos = self.itos
+        return [itos[int(i)] for i in ids]
