@@ -1,0 +1,77 @@
+"""Tests for skrnn.modules: exactness under padding, shapes, the cell table."""
+
+import pytest
+import torch
+
+from skrnn.data import Batch
+from skrnn.modules import _CELLS, RecurrentEncoder, RecurrentStack, reverse_padded
+
+
+def test_reverse_padded_is_an_involution_that_keeps_pads_last():
+    """Reversal flips each sequence within its length and twice is the identity."""
+    x = torch.arange(12.0).view(2, 6, 1)
+    lengths = torch.tensor([6, 3])
+    r = reverse_padded(x, lengths)
+    assert r[0, :, 0].tolist() == [5, 4, 3, 2, 1, 0]
+    assert r[1, :, 0].tolist() == [8, 7, 6, 9, 10, 11]
+    assert torch.equal(reverse_padded(r, lengths), x)
+
+
+@pytest.mark.parametrize("cell", sorted(_CELLS))
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_padding_never_changes_real_outputs(cell, bidirectional, num_layers):
+    """A sequence's outputs are the same alone or batched with longer ones."""
+    torch.manual_seed(0)
+    stack = RecurrentStack(cell, 3, 5, num_layers, bidirectional, dropout=0.3).eval()
+    short = torch.randn(1, 4, 3)
+    long = torch.randn(1, 9, 3)
+    batch = torch.zeros(2, 9, 3)
+    batch[0, :4] = short[0]
+    batch[0, 4:] = 100.0  # garbage in the padding must not leak
+    batch[1] = long[0]
+    out_batch, _ = stack(batch, torch.tensor([4, 9]))
+    out_alone, _ = stack(short, torch.tensor([4]))
+    assert out_batch.shape == (2, 9, 5 * (2 if bidirectional else 1))
+    torch.testing.assert_close(out_batch[0, :4], out_alone[0], rtol=1e-5, atol=1e-6)
+    out_long, _ = stack(long, torch.tensor([9]))
+    torch.testing.assert_close(out_batch[1], out_long[0], rtol=1e-5, atol=1e-6)
+
+
+def test_plain_bidirectional_lstm_would_leak_padding():
+    """The naive nn.LSTM(bidirectional=True) differs under padding: the reason for RecurrentStack."""
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(3, 5, batch_first=True, bidirectional=True)
+    short = torch.randn(1, 4, 3)
+    padded = torch.cat([short, torch.zeros(1, 5, 3)], dim=1)
+    assert not torch.allclose(lstm(padded)[0][0, :4], lstm(short)[0][0], atol=1e-4)
+
+
+def test_encoder_with_char_cnn_shapes():
+    """Token input plus character features gives (N, L, D*H) outputs."""
+    enc = RecurrentEncoder("gru", 7, 1, True, 0.0, vocab_size=10, embedding_dim=4,
+                           n_chars=6, char_embedding_dim=3, char_filters=5)
+    batch = Batch(inputs=torch.tensor([[2, 3, 4], [5, 0, 0]]), lengths=torch.tensor([3, 1]),
+                  index=None, chars=torch.tensor([[2, 3, 0], [4, 0, 0], [5, 5, 5], [0, 0, 0]]),
+                  char_index=torch.tensor([[0, 1, 2], [1, 3, 3]]))
+    out, _ = enc(batch)
+    assert out.shape == (2, 3, 14)
+
+
+def test_encoder_needs_one_input_kind():
+    """Giving both (or neither) vocab_size and n_features is refused."""
+    with pytest.raises(ValueError, match="exactly one"):
+        RecurrentEncoder("lstm", 4)
+    with pytest.raises(ValueError, match="exactly one"):
+        RecurrentEncoder("lstm", 4, vocab_size=3, embedding_dim=2, n_features=3)
+
+
+def test_unidirectional_stack_carries_state():
+    """Running two halves with the carried state equals running the whole sequence."""
+    torch.manual_seed(0)
+    stack = RecurrentStack("lstm", 3, 4, 2).eval()
+    x = torch.randn(2, 8, 3)
+    full, _ = stack(x, torch.tensor([8, 8]))
+    a, h = stack(x[:, :5], torch.tensor([5, 5]))
+    b, _ = stack(x[:, 5:], torch.tensor([3, 3]), h)
+    torch.testing.assert_close(torch.cat([a, b], 1), full)
