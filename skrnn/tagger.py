@@ -270,8 +270,8 @@ class SequenceTagger(BaseSequenceEstimator):
         y_flat = np.concatenate(y)
         p_flat = np.concatenate(pred)
         if y_flat.dtype.kind != p_flat.dtype.kind:
-            return 0.0 if not np.isin(y_flat.astype(object), self.classes_.astype(object)).any() \
-                else float(np.mean(y_flat.astype(object) == p_flat.astype(object)))
+            # e.g. int labels scored against a str-label model: compare values.
+            y_flat, p_flat = y_flat.astype(object), p_flat.astype(object)
         return float(np.mean(y_flat == p_flat))
 
     # -- hooks ------------------------------------------------------------------

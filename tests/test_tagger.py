@@ -416,3 +416,14 @@ def test_grid_search_over_cells_in_parallel(toy_data):
 
     expected = max((os.cpu_count() or 1) // 2, 1)
     assert set(search.cv_results_["mean_test_threads"]) == {float(expected)}
+
+
+@pytest.mark.slow
+def test_full_brown_reaches_crf_level_accuracy():
+    """Trained on all of Brown for 3 epochs with defaults, test accuracy exceeds 0.97."""
+    from skrnn.datasets import load_brown_pos
+
+    Xtr, ytr = load_brown_pos("train")
+    Xte, yte = load_brown_pos("test")
+    est = quiet_fit(SequenceTagger(max_epochs=3, random_state=0), Xtr, ytr)
+    assert est.score(Xte, yte) > 0.97
