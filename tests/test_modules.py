@@ -75,3 +75,16 @@ def test_unidirectional_stack_carries_state():
     a, h = stack(x[:, :5], torch.tensor([5, 5]))
     b, _ = stack(x[:, 5:], torch.tensor([3, 3]), h)
     torch.testing.assert_close(torch.cat([a, b], 1), full)
+
+
+def test_dropout_matches_nn_dropout_statistics():
+    """The fast dropout keeps a fraction 1-p of units, scaled by 1/(1-p), and is off in eval."""
+    from skrnn.modules import Dropout
+
+    torch.manual_seed(0)
+    d = Dropout(0.3)
+    y = d(torch.ones(200_000))
+    kept = y != 0
+    assert abs(kept.float().mean().item() - 0.7) < 0.005
+    torch.testing.assert_close(y[kept], torch.full_like(y[kept], 1 / 0.7))
+    assert torch.equal(d.eval()(torch.ones(5)), torch.ones(5))
