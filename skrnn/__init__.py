@@ -4,16 +4,19 @@ Estimators
 ----------
 SequenceTagger
     One label per step (part-of-speech, chunk, entity tagging).
+LanguageModel
+    Next-token model over characters or words: score, perplexity, sample.
 
 See :mod:`skrnn.metrics` for sequence metrics and scorers,
 :mod:`skrnn.preprocessing` for pipeline steps and :mod:`skrnn.datasets`
 for the bundled real data.
 """
 
+from .language_model import LanguageModel
 from .preprocessing import TokenNormalizer
 from .tagger import SequenceTagger
 from .vocab import Vocabulary
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["SequenceTagger", "TokenNormalizer", "Vocabulary", "__version__"]
+__all__ = ["LanguageModel", "SequenceTagger", "TokenNormalizer", "Vocabulary", "__version__"]

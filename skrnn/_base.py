@@ -114,6 +114,11 @@ class BaseSequenceEstimator(BaseEstimator):
         tags.input_tags.string = True
         return tags
 
+    #: Kinds of X the estimator accepts (see skrnn._validation.SEQUENCE_KINDS).
+    _allowed_kinds = ("tokens", "chars", "numeric")
+    #: Whether the vocabulary reserves <bos> / <eos> (language models).
+    _bos_eos = False
+
     def _check_fitted(self):
         check_is_fitted(self, "module_")
 
@@ -121,7 +126,7 @@ class BaseSequenceEstimator(BaseEstimator):
 
     def _fit_inputs(self, X):
         """Check X at fit time and learn its vocabularies / feature count."""
-        seqs, kind = check_sequences(X)
+        seqs, kind = check_sequences(X, allowed_kinds=self._allowed_kinds)
         self.input_kind_ = kind
         if kind == "numeric":
             self.n_features_in_ = seqs[0].shape[1]
@@ -129,9 +134,11 @@ class BaseSequenceEstimator(BaseEstimator):
             self.char_vocabulary_ = None
         else:
             self.vocabulary_ = Vocabulary.build(
-                seqs, min_freq=self.min_freq, max_size=self.max_vocab_size
+                seqs, min_freq=self.min_freq, max_size=self.max_vocab_size,
+                bos_eos=self._bos_eos,
             )
-            use_chars = kind == "tokens" and self.char_embedding_dim is not None
+            char_dim = getattr(self, "char_embedding_dim", None)
+            use_chars = kind == "tokens" and char_dim is not None
             self.char_vocabulary_ = (
                 Vocabulary.build(seqs_chars(seqs)) if use_chars else None
             )
@@ -140,7 +147,8 @@ class BaseSequenceEstimator(BaseEstimator):
     def _check_inputs(self, X):
         """Check X after fit against what was seen at fit time."""
         return check_sequences(
-            X, kind=self.input_kind_, n_features=getattr(self, "n_features_in_", None)
+            X, kind=self.input_kind_, n_features=getattr(self, "n_features_in_", None),
+            allowed_kinds=self._allowed_kinds,
         )[0]
 
     def _encode_inputs(self, seqs, targets=None):
@@ -262,20 +270,7 @@ class BaseSequenceEstimator(BaseEstimator):
             valid_data = data.subset(np.sort(perm[:n_valid]))
             train_data = data.subset(np.sort(perm[n_valid:]))
             validate = lambda module: self._validation_score(module, valid_data)  # noqa: E731
-        unk_rate = None
-        if self.input_kind_ == "tokens":
-            counts = self.vocabulary_.counts.astype(np.float64)
-            unk_rate = np.where(counts > 0, UNK_REPLACE_ALPHA / (UNK_REPLACE_ALPHA + counts), 0.0)
-        device = self.device_
-        unk_id = Vocabulary.unk_id
-
-        def epoch_batches(epoch):
-            batches = _data.bucket_batches(train_data.lengths, self.batch_size, rng)
-            return [
-                (lambda idx=idx: _data.collate(train_data, idx, device, unk_id=unk_id,
-                                               unk_rate=unk_rate, rng=rng))
-                for idx in batches
-            ]
+        epoch_batches = self._epoch_batches(train_data, rng)
 
         return _training.train(
             self.module_,
@@ -292,6 +287,29 @@ class BaseSequenceEstimator(BaseEstimator):
             start_epoch=self.n_iter_,
             check_convergence=not incremental,
         )
+
+    def _epoch_batches(self, train_data, rng):
+        """Return ``epoch_batches(epoch)``: the training batches of one epoch.
+
+        Default: length buckets of ``batch_size`` sequences, shuffled each
+        epoch, with rare tokens replaced by ``<unk>`` at random.
+        """
+        unk_rate = None
+        if self.input_kind_ == "tokens":
+            counts = self.vocabulary_.counts.astype(np.float64)
+            unk_rate = np.where(counts > 0, UNK_REPLACE_ALPHA / (UNK_REPLACE_ALPHA + counts), 0.0)
+        device = self.device_
+        unk_id = Vocabulary.unk_id
+
+        def epoch_batches(epoch):
+            batches = _data.bucket_batches(train_data.lengths, self.batch_size, rng)
+            return [
+                (lambda idx=idx: _data.collate(train_data, idx, device, unk_id=unk_id,
+                                               unk_rate=unk_rate, rng=rng))
+                for idx in batches
+            ]
+
+        return epoch_batches
 
     def _record(self, result, *, incremental, first):
         name = type(self).__name__

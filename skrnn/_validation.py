@@ -114,7 +114,8 @@ def _flat_numbers_message(i, name):
     )
 
 
-def check_sequences(X, *, name="X", kind=None, n_features=None, allowed_kinds=SEQUENCE_KINDS):
+def check_sequences(X, *, name="X", kind=None, n_features=None, allowed_kinds=SEQUENCE_KINDS,
+                    allow_empty=False):
     """Validate ragged sequence input and return it in canonical form.
 
     Parameters
@@ -132,6 +133,8 @@ def check_sequences(X, *, name="X", kind=None, n_features=None, allowed_kinds=SE
         The number of features seen at fit time (numeric input only).
     allowed_kinds : tuple of str
         The kinds this estimator accepts.
+    allow_empty : bool, default=False
+        Accept empty sequences (a language model's empty prefix).
 
     Returns
     -------
@@ -147,12 +150,16 @@ def check_sequences(X, *, name="X", kind=None, n_features=None, allowed_kinds=SE
     kinds = {}
     for i, seq in enumerate(seqs):
         k = _sequence_kind(seq, i, name)
+        if allow_empty and len(seq) == 0 and not isinstance(seq, np.ndarray):
+            continue
         if k == "empty" or (k != "numeric" and len(seq) == 0):
             raise ValueError(
                 f"{name}[{i}] is an empty sequence; every sequence needs at least one step. "
                 "Drop empty sequences before calling the estimator."
             )
         kinds.setdefault(k, i)
+    if not kinds:  # every sequence empty (allow_empty): any kind goes
+        kinds = {kind or allowed_kinds[0]: 0}
     if len(kinds) > 1:
         parts = ", ".join(f"{name}[{i}] is {_KIND_WORDS[k]}" for k, i in kinds.items())
         raise ValueError(
@@ -170,6 +177,8 @@ def check_sequences(X, *, name="X", kind=None, n_features=None, allowed_kinds=SE
     if found == "tokens":
         out = []
         for i, seq in enumerate(seqs):
+            if isinstance(seq, str):  # an empty prefix given as ""
+                seq = []
             seq = list(seq)
             for j, tok in enumerate(seq):
                 if not isinstance(tok, str):
@@ -180,7 +189,7 @@ def check_sequences(X, *, name="X", kind=None, n_features=None, allowed_kinds=SE
             out.append(seq)
         return out, found
     if found == "chars":
-        return seqs, found
+        return ["" if len(s) == 0 else s for s in seqs], found
     return _check_numeric(seqs, name, n_features), found
 
 

@@ -120,9 +120,12 @@ class Batch:
     targets: torch.Tensor | None = None  # (N, L) int64 padded with IGNORE_INDEX, or (N, ...)
     chars: torch.Tensor | None = None  # (U, W) int64
     char_index: torch.Tensor | None = None  # (N, L) int64 rows of `chars`
+    carry: bool = False  # continue from the previous batch's final state (LM windows)
 
     @property
     def n_steps(self):
+        if self.targets is not None and self.targets.dim() == self.inputs.dim():
+            return int((self.targets != IGNORE_INDEX).sum())
         return int(self.lengths.sum())
 
 

@@ -224,3 +224,23 @@ class TaggingNetwork(nn.Module):
     def forward(self, batch):
         out, _ = self.encoder(batch)  # (N, L, D*H)
         return self.head(self.dropout(out))  # (N, L, C)
+
+
+class LanguageModelNetwork(nn.Module):
+    """Encoder plus a next-token classifier: (N, L) ids -> (N, L, V) logits and the state.
+
+    The encoder must be unidirectional: a language model may only read the
+    past.
+    """
+
+    def __init__(self, encoder, vocab_size, dropout=0.0):
+        super().__init__()
+        if encoder.stack.bidirectional:
+            raise ValueError("A language model's encoder must be unidirectional.")
+        self.encoder = encoder
+        self.dropout = Dropout(dropout)
+        self.head = nn.Linear(encoder.output_size, vocab_size)
+
+    def forward(self, batch, hx=None):
+        out, h_n = self.encoder(batch, hx)  # (N, L, H)
+        return self.head(self.dropout(out)), h_n  # (N, L, V)
