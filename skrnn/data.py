@@ -120,7 +120,8 @@ class Batch:
     targets: torch.Tensor | None = None  # (N, L) int64 padded with IGNORE_INDEX, or (N, ...)
     chars: torch.Tensor | None = None  # (U, W) int64
     char_index: torch.Tensor | None = None  # (N, L) int64 rows of `chars`
-    carry: bool = False  # continue from the previous batch's final state (LM windows)
+    stateful: bool = False  # a window of a long stream whose state is carried (LM)
+    carry: bool = False  # stateful only: continue from the previous window's final state
 
     @property
     def n_steps(self):

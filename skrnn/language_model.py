@@ -33,14 +33,16 @@ class LanguageModel(BaseSequenceEstimator):
     the hidden state from step to step, until it draws end-of-sequence or
     reaches ``max_length``.
 
-    **Long texts.** All training sequences, each framed by ``<bos>`` and
-    ``<eos>``, are laid end to end in a fresh random order every epoch, cut
-    into ``batch_size`` parallel streams and read in windows of
-    ``window_length`` steps; the hidden state is carried from one window to
-    the next (truncated back-propagation through time). So a whole book is
-    one sequence and trains as well as a list of lines, with no padding.
-    Scoring is exact: every sequence is read from a fresh state, in windows
-    with the state carried, whatever its length.
+    **Short and long sequences.** Every sequence is framed by ``<bos>`` and
+    ``<eos>``. Sequences that fit in one window (``window_length`` steps)
+    train in length-bucketed batches from a fresh state, exactly as they are
+    scored and sampled. Longer ones (a whole book may be one sequence) are
+    laid end to end in a fresh random order every epoch, cut into
+    ``batch_size`` parallel streams and read in windows of
+    ``window_length`` steps, the hidden state carried from one window to the
+    next (truncated back-propagation through time). Scoring is exact: every
+    sequence is read from a fresh state, in windows with the state carried,
+    whatever its length.
 
     Parameters
     ----------
@@ -223,39 +225,70 @@ class LanguageModel(BaseSequenceEstimator):
                                     config["dropout"])
 
     def _epoch_batches(self, train_data, rng):
-        bos, eos = self.vocabulary_.bos_id, self.vocabulary_.eos_id
-        seqs = train_data.inputs
-        window, device = self.window_length, self.device_
+        v = self.vocabulary_
+        bos, eos = v.bos_id, v.eos_id
+        seqs, window, device = train_data.inputs, self.window_length, self.device_
+        # Sequences that fit in one window train from a fresh state, exactly as
+        # they are scored and sampled; longer ones are streamed with the state
+        # carried across windows (truncated back-propagation through time).
+        short = np.flatnonzero(train_data.lengths + 1 <= window)
+        long = np.flatnonzero(train_data.lengths + 1 > window)
+        framed = {i: np.concatenate([[bos], seqs[i], [eos]]) for i in short}
+
+        def short_batch(idx):
+            rows = [framed[i] for i in idx]
+            padded = torch.from_numpy(_data._pad(rows, _data.IGNORE_INDEX, np.int64)).to(device)
+            lengths = torch.from_numpy(train_data.lengths[idx] + 1).to(device)
+            return _data.Batch(inputs=padded[:, :-1].clamp(min=0), lengths=lengths, index=idx,
+                               targets=padded[:, 1:])
 
         def epoch_batches(epoch):
-            order = rng.permutation(len(seqs))
-            pieces = []
-            for i in order:
-                pieces += [np.array([bos]), seqs[i], np.array([eos])]
-            stream = np.concatenate(pieces)
-            inputs, targets = stream[:-1], stream[1:].copy()
-            targets[targets == bos] = _data.IGNORE_INDEX  # "a new sequence starts" is not a token
-            n_rows = min(self.batch_size, len(inputs))
-            row_len = len(inputs) // n_rows
-            # The last len(inputs) % n_rows tokens (< batch_size) are left out this epoch.
-            inputs = torch.from_numpy(inputs[: n_rows * row_len].reshape(n_rows, row_len))
-            targets = torch.from_numpy(targets[: n_rows * row_len].reshape(n_rows, row_len))
-            inputs, targets = inputs.to(device), targets.to(device)
-            batches = []
-            for start in range(0, row_len, window):
-                stop = min(start + window, row_len)
-                lengths = torch.full((n_rows,), stop - start, dtype=torch.long, device=device)
-                batches.append(_data.Batch(inputs=inputs[:, start:stop], lengths=lengths,
-                                           index=None, targets=targets[:, start:stop],
-                                           carry=start > 0))
-            return batches
+            independent = [
+                (lambda idx=short[b]: short_batch(idx))
+                for b in _data.bucket_batches(train_data.lengths[short], self.batch_size, rng)
+            ]
+            stream = self._stream_windows([seqs[i] for i in rng.permutation(long)]) if len(
+                long) else []
+            # Interleave at random, keeping the stream's windows in order.
+            kinds = np.array([0] * len(independent) + [1] * len(stream))
+            rng.shuffle(kinds)
+            parts = (iter(independent), iter(stream))
+            return [next(parts[k]) for k in kinds]
 
         return epoch_batches
+
+    def _stream_windows(self, seqs):
+        """Lay sequences end to end in ``batch_size`` rows; cut the rows into windows."""
+        bos, eos = self.vocabulary_.bos_id, self.vocabulary_.eos_id
+        device, window = self.device_, self.window_length
+        pieces = []
+        for s in seqs:
+            pieces += [np.array([bos]), s, np.array([eos])]
+        stream = np.concatenate(pieces)
+        inputs, targets = stream[:-1], stream[1:].copy()
+        targets[targets == bos] = _data.IGNORE_INDEX  # "a new sequence starts" is not a token
+        n_rows = min(self.batch_size, len(inputs))
+        row_len = -(-len(inputs) // n_rows)
+        # Pad the stream to n_rows * row_len: padded steps have no target.
+        extra = n_rows * row_len - len(inputs)
+        inputs = np.concatenate([inputs, np.zeros(extra, dtype=np.int64)])
+        targets = np.concatenate([targets, np.full(extra, _data.IGNORE_INDEX)])
+        inputs = torch.from_numpy(inputs.reshape(n_rows, row_len)).to(device)
+        targets = torch.from_numpy(targets.reshape(n_rows, row_len)).to(device)
+        batches = []
+        for start in range(0, row_len, window):
+            stop = min(start + window, row_len)
+            lengths = torch.full((n_rows,), stop - start, dtype=torch.long, device=device)
+            batches.append(_data.Batch(inputs=inputs[:, start:stop], lengths=lengths, index=None,
+                                       targets=targets[:, start:stop], stateful=True,
+                                       carry=start > 0))
+        return batches
 
     def _batch_loss(self, module, batch):
         hx = self._carried_state if batch.carry else None
         logits, h_n = module(batch, hx)  # (N, W, V)
-        self._carried_state = _detach(h_n)
+        if batch.stateful:
+            self._carried_state = _detach(h_n)
         n = batch.n_steps
         loss = F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten(),
                                ignore_index=_data.IGNORE_INDEX, reduction="sum")
@@ -294,6 +327,7 @@ class LanguageModel(BaseSequenceEstimator):
         framed = [np.concatenate([[v.bos_id], s, [v.eos_id]]) for s in data.inputs]
         lengths = np.fromiter((len(f) - 1 for f in framed), dtype=np.int64, count=len(framed))
         vocab = len(v)
+        banned = self._banned_ids()
         total, count = 0.0, 0
         was_training = module.training
         module.eval()
@@ -315,7 +349,9 @@ class LanguageModel(BaseSequenceEstimator):
                                             index=None)
                         logits, h = module(batch, h)  # (N, W, V)
                         tgt = targets[:, start:stop]
-                        logp = torch.log_softmax(logits.float(), dim=-1)
+                        logits = logits.float()
+                        logits[..., banned] = float("-inf")  # as in predict_proba
+                        logp = torch.log_softmax(logits, dim=-1)
                         mask = tgt != _data.IGNORE_INDEX
                         picked = logp.gather(2, tgt.clamp(min=0).unsqueeze(2)).squeeze(2)
                         total += float(picked[mask].sum())

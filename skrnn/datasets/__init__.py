@@ -1,5 +1,7 @@
 """Datasets bundled with skrnn."""
 
 from ._brown import load_brown_pos
+from ._dinosaurs import load_dinosaurs
+from ._shakespeare import load_shakespeare
 
-__all__ = ["load_brown_pos"]
+__all__ = ["load_brown_pos", "load_dinosaurs", "load_shakespeare"]
