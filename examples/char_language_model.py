@@ -12,6 +12,7 @@ Run::
 """
 
 import argparse
+import math
 import time
 
 from skrnn import LanguageModel
@@ -34,9 +35,9 @@ def main():
           f"{len(lm.vocabulary_)} symbols in the vocabulary")
 
     nats = -lm.score(valid)
-    print(f"validation (Twelfth Night): {nats:.3f} nats/char, perplexity {lm.perplexity(valid):.2f}")
-    print("(a uniform guess over the vocabulary would be "
-          f"{__import__('math').log(len(lm.vocabulary_) - 2):.2f} nats/char)\n")
+    uniform = math.log(len(lm.vocabulary_) - 2)  # every symbol but <pad> and <bos>
+    print(f"validation (Twelfth Night): {nats:.3f} nats/char, perplexity {math.exp(nats):.2f}")
+    print(f"(a uniform guess over the vocabulary: {uniform:.2f} nats/char)\n")
 
     for temperature in (0.5, 1.0):
         text = lm.sample(prefix="ROMEO.\n", max_length=400, temperature=temperature,

@@ -425,8 +425,7 @@ def _to_cpu(obj):
 def seqs_chars(seqs):
     """All characters of all tokens, for building a character vocabulary."""
     for seq in seqs:
-        for tok in seq:
-            yield tok
+        yield from seq
 
 
 def make_encoder(config):

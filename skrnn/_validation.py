@@ -168,7 +168,9 @@ def check_sequences(X, *, name="X", kind=None, n_features=None, allowed_kinds=SE
     (found,) = kinds
     if found not in allowed_kinds:
         allowed = " or ".join(_KIND_WORDS[k] for k in allowed_kinds)
-        raise ValueError(f"This estimator takes sequences that are {allowed}; got {_KIND_WORDS[found]}.")
+        raise ValueError(
+            f"This estimator takes sequences that are {allowed}; got {_KIND_WORDS[found]}."
+        )
     if kind is not None and found != kind:
         raise ValueError(
             f"{name} holds sequences that are {_KIND_WORDS[found]}, but the estimator was "
@@ -283,12 +285,16 @@ def check_label_sequences(y, X, X_kind, *, name="y"):
             )
         arr = np.asarray(list(labels)) if not isinstance(labels, np.ndarray) else labels
         if arr.ndim != 1:
-            raise ValueError(f"{name}[{i}] must be a 1-D sequence of labels; got shape {arr.shape}.")
+            raise ValueError(
+                f"{name}[{i}] must be a 1-D sequence of labels; got shape {arr.shape}."
+            )
         if len(arr) != len(seq):
             raise ValueError(_length_mismatch_message(i, seq, arr, X_kind, name))
         if arr.dtype.kind == "f":
             if not np.isfinite(arr).all():
-                raise ValueError(f"{name}[{i}] contains NaN or infinity; labels must be str or int.")
+                raise ValueError(
+                    f"{name}[{i}] contains NaN or infinity; labels must be str or int."
+                )
             if not np.all(arr == np.round(arr)):
                 raise ValueError(
                     f"{name}[{i}] holds non-integer float labels; per-step labels must be "

@@ -12,7 +12,6 @@ from step to step; a prefix is read once with the ordinary fused forward.
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 
 class RecurrentStepper:

@@ -9,13 +9,6 @@ import torch
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV
-from sklearn.utils.estimator_checks import (
-    check_estimator_cloneable,
-    check_get_params_invariance,
-    check_no_attributes_set_in_init,
-    check_parameters_default_constructible,
-    check_set_params,
-)
 
 from skrnn import LanguageModel
 from skrnn.data import IGNORE_INDEX
@@ -278,21 +271,6 @@ def test_unfitted_model():
         LanguageModel().sample()
     with pytest.raises(NotFittedError):
         LanguageModel().score(["abc"])
-
-
-@pytest.mark.parametrize(
-    "check",
-    [
-        check_no_attributes_set_in_init,
-        check_estimator_cloneable,
-        check_get_params_invariance,
-        check_set_params,
-        check_parameters_default_constructible,
-    ],
-)
-def test_sklearn_data_free_checks(check):
-    """scikit-learn's data-free estimator checks pass."""
-    check("LanguageModel", LanguageModel())
 
 
 def test_grid_search_uses_score():

@@ -39,7 +39,7 @@ def test_padding_never_changes_real_outputs(cell, bidirectional, num_layers):
 
 
 def test_plain_bidirectional_lstm_would_leak_padding():
-    """The naive nn.LSTM(bidirectional=True) differs under padding: the reason for RecurrentStack."""
+    """A naive nn.LSTM(bidirectional=True) changes under padding: why RecurrentStack exists."""
     torch.manual_seed(0)
     lstm = torch.nn.LSTM(3, 5, batch_first=True, bidirectional=True)
     short = torch.randn(1, 4, 3)

@@ -12,13 +12,6 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import (
-    check_estimator_cloneable,
-    check_get_params_invariance,
-    check_no_attributes_set_in_init,
-    check_parameters_default_constructible,
-    check_set_params,
-)
 
 from skrnn import SequenceTagger
 from skrnn.metrics import token_accuracy, token_accuracy_scorer
@@ -289,21 +282,6 @@ def test_verbose_prints_one_row_per_epoch(toy_data, capsys):
 
 
 # -- scikit-learn integration ----------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "check",
-    [
-        check_no_attributes_set_in_init,
-        check_estimator_cloneable,
-        check_get_params_invariance,
-        check_set_params,
-        check_parameters_default_constructible,
-    ],
-)
-def test_sklearn_data_free_checks(check):
-    """scikit-learn's data-free estimator checks pass."""
-    check("SequenceTagger", SequenceTagger())
 
 
 def test_clone_gives_unfitted_same_params(fitted_tagger):
