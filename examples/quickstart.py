@@ -8,7 +8,6 @@ each word its most frequent training tag.
 Run::
 
     python examples/quickstart.py            # full training set, ~3-5 minutes on 2 CPU cores
-    python examples/quickstart.py --epochs 1 --n-train 5000   # a one-minute taste
 """
 
 import os

@@ -41,6 +41,23 @@ MIN_PREDICT_BATCH = 256
 _DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
 
 
+def _user_stacklevel():
+    """The ``stacklevel`` that points a warning at the first caller outside skrnn and sklearn."""
+    import inspect
+    import os
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    level = 1
+    frame = inspect.currentframe().f_back
+    while frame is not None:
+        path = os.path.abspath(frame.f_code.co_filename)
+        if not (path.startswith(here) or f"{os.sep}sklearn{os.sep}" in path):
+            return level
+        frame = frame.f_back
+        level += 1
+    return level
+
+
 def resolve_device(device, *, fallback=False):
     """Turn the ``device`` parameter into a ``torch.device``.
 
@@ -63,7 +80,7 @@ def resolve_device(device, *, fallback=False):
                 f"This estimator was fitted with device={device!r} but CUDA is not available "
                 "here; it runs on the CPU.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=_user_stacklevel(),
             )
             return torch.device("cpu")
         raise ValueError(
@@ -244,7 +261,8 @@ class BaseSequenceEstimator(BaseEstimator):
                 for group in self.optimizer_.param_groups:
                     group["lr"], group["weight_decay"] = self.learning_rate, self.weight_decay
             result = self._train(data, rng, incremental=incremental)
-        self._record(result, incremental=incremental, first=first)
+        self._record(result, incremental=incremental, first=first,
+                     early_stopping=self._use_early_stopping(len(data), incremental))
         return self
 
     def _use_early_stopping(self, n_sequences, incremental):
@@ -311,7 +329,7 @@ class BaseSequenceEstimator(BaseEstimator):
 
         return epoch_batches
 
-    def _record(self, result, *, incremental, first):
+    def _record(self, result, *, incremental, first, early_stopping=False):
         name = type(self).__name__
         done = [h for h in result.history if not h.get("diverged")]
         self.history_.extend(result.history)
@@ -336,7 +354,7 @@ class BaseSequenceEstimator(BaseEstimator):
                 f"the estimator keeps the weights of epoch {epoch - 1}. Lower learning_rate "
                 f"(now {self.learning_rate}) or set clip_norm to train further.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=_user_stacklevel(),
             )
         elif result.status == "interrupted":
             kept = (f"the best weights so far (epoch {result.best_epoch})"
@@ -346,14 +364,15 @@ class BaseSequenceEstimator(BaseEstimator):
                 f"epoch(s); the estimator is fitted with {kept}. Call partial_fit or fit with "
                 "warm_start=True to continue.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=_user_stacklevel(),
             )
         elif result.status == "max_epochs":
+            advice = "Increase max_epochs" + ("" if early_stopping else " or turn on early_stopping")
             warnings.warn(
                 f"{name}: max_epochs={self.max_epochs} reached and the optimization hasn't "
-                "converged yet. Increase max_epochs or turn on early_stopping.",
+                f"converged yet. {advice}.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=_user_stacklevel(),
             )
 
     # -- inference ----------------------------------------------------------------
