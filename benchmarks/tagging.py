@@ -128,7 +128,7 @@ HP = dict(
     dropout=0.5,
     clip_value=5.0,  # element-wise gradient clipping, as skrnn's clip_value
     batch_size=32,
-    learning_rate=2e-3,
+    learning_rate=5e-3,
 )
 
 FULL = dict(max_train_sentences=None, epochs=5, conll_max_train_sentences=None,
