@@ -4,6 +4,8 @@ Estimators
 ----------
 SequenceTagger
     One label per step (part-of-speech, chunk, entity tagging).
+SequenceClassifier, SequenceRegressor
+    One label / one or more numbers per sequence (many-to-one).
 LanguageModel
     Next-token model over characters or words: score, perplexity, sample.
 
@@ -12,11 +14,17 @@ See :mod:`skrnn.metrics` for sequence metrics and scorers,
 for the bundled real data.
 """
 
+from .classifier import SequenceClassifier
 from .language_model import LanguageModel
 from .preprocessing import TokenNormalizer
+from .regressor import SequenceRegressor
 from .tagger import SequenceTagger
 from .vocab import Vocabulary
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["LanguageModel", "SequenceTagger", "TokenNormalizer", "Vocabulary", "__version__"]
+__all__ = [
+    "LanguageModel",
+    "SequenceClassifier",
+    "SequenceRegressor",
+    "SequenceTagger", "TokenNormalizer", "Vocabulary", "__version__"]

@@ -12,6 +12,7 @@ import numbers
 from collections.abc import Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
 #: The three kinds of sequence input. ``"tokens"``: each sequence is a list of
 #: str tokens. ``"chars"``: each sequence is one str, every character a step.
@@ -34,16 +35,37 @@ def _type_name(obj):
     return type(obj).__name__
 
 
-def _as_outer_list(X, name):
-    """Return the sequences of ``X`` as a list, or raise for non-containers."""
+def _as_outer_list(X, name, tables=True):
+    """Return the sequences of ``X`` as a list, or raise for non-containers.
+
+    With ``tables``, a list of equal-length rows of numbers is read like a
+    2-D array: univariate series (never for labels).
+    """
+    if sp.issparse(X):  # before the dict check: scipy's DOK format is a dict
+        raise TypeError(
+            f"Sparse input is not supported: {name} must be dense. Convert it with "
+            f"{name}.toarray() if it fits in memory."
+        )
     if X is None or isinstance(X, (str, bytes, numbers.Number, dict, set)):
         hint = ""
         if isinstance(X, str):
             hint = f" To pass one sequence, wrap it in a list: {name}=[{X[:20]!r}...]."
         raise TypeError(f"{name} must be {_EXPECTED_X}; got {_type_name(X)}.{hint}")
-    if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):  # pandas Series
+    if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):  # pandas Series / DataFrame
         X = X.to_numpy()
+    if not isinstance(X, (np.ndarray, list, tuple)) and hasattr(X, "__array__"):
+        X = np.asarray(X)
+    if isinstance(X, np.ndarray) and X.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {X.dtype}.")
+    if isinstance(X, np.ndarray) and X.dtype == object and X.ndim > 1:
+        # A numeric table stored as objects (e.g. from a DataFrame with mixed dtypes).
+        X = np.asarray(X, dtype=np.float64)
     if isinstance(X, np.ndarray):
+        if X.ndim >= 2 and X.shape[1] == 0 and X.shape[0] > 0:
+            raise ValueError(
+                f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is "
+                "required: every sequence needs at least one step."
+            )
         if X.dtype.kind in "biuf":
             if X.ndim == 3:
                 return list(X)
@@ -52,7 +74,9 @@ def _as_outer_list(X, name):
                 return [row.reshape(-1, 1) for row in X]
             raise ValueError(
                 f"A numeric {name} array must be 2-D (n_samples, n_steps) or 3-D "
-                f"(n_samples, n_steps, n_features); got an array of shape {X.shape}."
+                f"(n_samples, n_steps, n_features); got an array of shape {X.shape}. "
+                "Reshape your data: X.reshape(1, -1) if it is one series, or pass a list "
+                "of sequences."
             )
         if X.ndim != 1:
             raise ValueError(
@@ -60,12 +84,33 @@ def _as_outer_list(X, name):
                 f"got shape {X.shape}."
             )
         return list(X)
+    if tables and isinstance(X, (list, tuple)) and len(X) and _is_flat_numbers(X[0]):
+        # A table of numbers as nested lists: like a 2-D array, univariate series.
+        try:
+            table = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError):
+            table = None
+        if table is None or table.ndim != 2:
+            raise ValueError(
+                f"{name} looks like a ragged 2-D list of numbers. Pass univariate series of "
+                "different lengths as arrays of shape (T_i, 1), e.g. "
+                "[np.reshape(s, (-1, 1)) for s in X], or equal-length rows as a 2-D array."
+            )
+        return _as_outer_list(table, name)
     if not isinstance(X, Sequence):
         try:
             return list(X)
         except TypeError:
             raise TypeError(f"{name} must be {_EXPECTED_X}; got {_type_name(X)}.") from None
     return list(X)
+
+
+def _is_flat_numbers(seq):
+    """True for a 1-D list / tuple / array of numbers (one row of a numeric table)."""
+    if isinstance(seq, np.ndarray):
+        return seq.ndim == 1 and seq.dtype.kind in "biuf"
+    return (isinstance(seq, (list, tuple)) and len(seq) > 0
+            and isinstance(seq[0], (numbers.Number, np.number)) and not isinstance(seq[0], bool))
 
 
 def _sequence_kind(seq, i, name):
@@ -256,7 +301,7 @@ def check_label_sequences(y, X, X_kind, *, name="y"):
             f"{name} is required: pass one label sequence per sequence of X, "
             "e.g. y=[['DET', 'NOUN'], ...]."
         )
-    ys = _as_outer_list(y, name) if not isinstance(y, np.ndarray) or y.dtype == object else None
+    ys = _as_outer_list(y, name, tables=False) if not isinstance(y, np.ndarray) or y.dtype == object else None
     if ys is None:
         raise ValueError(
             f"{name} must be a list of label sequences, one per sequence of X; got a numeric "

@@ -125,8 +125,6 @@ class Batch:
 
     @property
     def n_steps(self):
-        if self.targets is not None and self.targets.dim() == self.inputs.dim():
-            return int((self.targets != IGNORE_INDEX).sum())
         return int(self.lengths.sum())
 
 

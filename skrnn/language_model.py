@@ -289,7 +289,7 @@ class LanguageModel(BaseSequenceEstimator):
         logits, h_n = module(batch, hx)  # (N, W, V)
         if batch.stateful:
             self._carried_state = _detach(h_n)
-        n = batch.n_steps
+        n = int((batch.targets != _data.IGNORE_INDEX).sum())  # padding and <bos> targets
         loss = F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten(),
                                ignore_index=_data.IGNORE_INDEX, reduction="sum")
         return loss / max(n, 1), n

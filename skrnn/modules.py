@@ -244,3 +244,43 @@ class LanguageModelNetwork(nn.Module):
     def forward(self, batch, hx=None):
         out, h_n = self.encoder(batch, hx)  # (N, L, H)
         return self.head(self.dropout(out)), h_n  # (N, L, V)
+
+
+def pool_steps(out, lengths, pooling, bidirectional):
+    """Summarise per-step outputs (N, L, D*H) into one vector per sequence (N, D*H).
+
+    ``"last"``: the forward direction's output at the last real step and, for
+    a bidirectional stack, the backward direction's output at the first step
+    (the backward direction's final state); ``"mean"`` / ``"max"``: over real
+    steps only. Padded steps never contribute.
+    """
+    n, longest, width = out.shape
+    rows = torch.arange(n, device=out.device)
+    if pooling == "last":
+        if not bidirectional:
+            return out[rows, lengths - 1]  # (N, H)
+        half = width // 2
+        return torch.cat([out[rows, lengths - 1, :half], out[:, 0, half:]], dim=-1)  # (N, 2H)
+    mask = torch.arange(longest, device=out.device) < lengths.unsqueeze(1)  # (N, L)
+    if pooling == "mean":
+        total = (out * mask.unsqueeze(2)).sum(dim=1)  # (N, D*H)
+        return total / lengths.unsqueeze(1).to(out.dtype)
+    if pooling == "max":
+        return out.masked_fill(~mask.unsqueeze(2), float("-inf")).amax(dim=1)  # (N, D*H)
+    raise ValueError(f"Unknown pooling {pooling!r}; use 'last', 'mean' or 'max'.")
+
+
+class PoolingNetwork(nn.Module):
+    """Encoder, pooling over steps and a linear head: (N, L) inputs -> (N, n_outputs)."""
+
+    def __init__(self, encoder, n_outputs, pooling="mean", dropout=0.0):
+        super().__init__()
+        self.encoder = encoder
+        self.pooling = pooling
+        self.dropout = Dropout(dropout)
+        self.head = nn.Linear(encoder.output_size, n_outputs)
+
+    def forward(self, batch):
+        out, _ = self.encoder(batch)  # (N, L, D*H)
+        pooled = pool_steps(out, batch.lengths, self.pooling, self.encoder.stack.bidirectional)
+        return self.head(self.dropout(pooled))  # (N, n_outputs)

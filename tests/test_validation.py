@@ -14,6 +14,12 @@ def test_token_chars_and_numeric_kinds():
     assert kind == "numeric" and seqs[1].dtype == np.float32 and seqs[1].shape == (1, 2)
 
 
+def test_equal_length_number_rows_are_univariate_series():
+    """A list of equal-length rows of numbers reads like a 2-D array."""
+    seqs, kind = check_sequences([[1, 2, 3], [4, 5, 6]])
+    assert kind == "numeric" and [s.shape for s in seqs] == [(3, 1), (3, 1)]
+
+
 def test_numeric_arrays_2d_and_3d():
     """A 2-D array is univariate series, a 3-D array multivariate ones."""
     seqs, _ = check_sequences(np.zeros((4, 7)))
@@ -40,8 +46,9 @@ def test_object_array_and_series_like():
         ([["a"], ""], ValueError, r"X\[1\] is an empty sequence"),
         ([None], TypeError, r"X\[0\] is NoneType"),
         ([3, 4], TypeError, r"X\[0\] is int"),
-        ([[1.0, 2.0]], ValueError, "flat sequence of numbers"),
-        ([np.arange(3.0)], ValueError, "flat sequence of numbers"),
+        ([[1.0, 2.0], [3.0]], ValueError, "ragged 2-D list of numbers"),
+        ([np.arange(3.0), np.arange(2.0)], ValueError, "ragged 2-D list of numbers"),
+        ([np.ones((2, 1)), np.arange(3.0)], ValueError, "flat sequence of numbers"),
         ([["a", 3]], TypeError, r"X\[0\]\[1\] is int"),
         ([["a"], np.ones((2, 2))], ValueError, "mixes kinds"),
         ([np.array([[1.0, np.nan]])], ValueError, "NaN or infinity"),

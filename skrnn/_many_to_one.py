@@ -1,0 +1,42 @@
+"""What SequenceClassifier and SequenceRegressor share: parameters, pooling, batched outputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import StrOptions
+
+from . import data as _data
+from ._base import BaseSequenceEstimator, make_encoder
+from .modules import PoolingNetwork
+
+
+class ManyToOneMixin(BaseSequenceEstimator):
+    """Reads a whole sequence, pools its steps and emits one output vector."""
+
+    _parameter_constraints: dict = {
+        **BaseSequenceEstimator._parameter_constraints,
+        "pooling": [StrOptions({"last", "mean", "max"})],
+    }
+
+    def _build_network(self, config):
+        return PoolingNetwork(make_encoder(config["encoder"]), config["n_outputs"],
+                              config["pooling"], config["dropout"])
+
+    def _outputs(self, X):
+        """Network outputs for X, (n_samples, n_outputs) float32, in the order of X."""
+        rows = self._predict_outputs(X, _rows)
+        return np.stack(rows).astype(np.float32, copy=False)
+
+    def _validation_outputs(self, module, data):
+        """Outputs and targets of held-out data (no gradients, eval mode set by the caller)."""
+        outs, targets = [], []
+        for idx in _data.bucket_batches(data.lengths, max(self.batch_size, 256)):
+            batch = _data.collate(data, idx, self.device_)
+            outs.append(module(batch))
+            targets.append(batch.targets)
+        return torch.cat(outs), torch.cat(targets)
+
+
+def _rows(module, batch):
+    return list(module(batch).float().cpu().numpy())

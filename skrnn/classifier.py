@@ -1,0 +1,259 @@
+"""SequenceClassifier: one label per sequence (sentiment, speaker, activity)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
+
+from ._many_to_one import ManyToOneMixin
+
+_SHARED_DOC = """
+    cell : {"rnn", "gru", "lstm"}, default="lstm"
+    hidden_size : int, default=64
+        Hidden units per direction and layer.
+    num_layers : int, default=1
+    bidirectional : bool, default=True
+    pooling : {"mean", "last", "max"}, default="mean"
+        How the per-step outputs become one vector: the mean or maximum
+        over real steps, or the last state (for a bidirectional stack the
+        forward direction's last and the backward direction's first step,
+        both of which have read the whole sequence). Mean pooling trains
+        fastest: every step receives gradient directly.
+    embedding_dim : int, default=100
+        Token embedding size (token or character input only).
+    char_embedding_dim : int or None, default=32
+        Character-CNN features for token input (None turns them off).
+    char_filters : int, default=64
+    min_freq : int, default=1
+    max_vocab_size : int or None, default=None
+    dropout : float, default=0.2
+        On the inputs, between layers and before the output layer.
+    clip_value : float or None, default=5.0
+    clip_norm : float or None, default=None
+    batch_size : int, default=32
+    max_epochs : int, default=100
+    learning_rate : float, default=5e-3
+    weight_decay : float, default=0.0
+    early_stopping : bool or "auto", default="auto"
+        Hold out ``validation_fraction`` of the sequences and stop when the
+        validation score has not improved by ``tol`` for ``n_iter_no_change``
+        epochs, keeping the best weights; "auto" is on from 1000 sequences.
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=10
+    tol : float, default=1e-4
+    random_state : int, RandomState instance or None, default=None
+    device : {"auto", "cpu", "cuda"} or str, default="auto"
+    verbose : int, default=0
+    warm_start : bool, default=False
+"""
+
+
+class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
+    __doc__ = """Recurrent classifier of whole sequences (many-to-one).
+
+    Reads each sequence with a recurrent stack, pools the per-step outputs
+    into one vector and classifies it. Sequences may have different
+    lengths; padding never changes a result.
+
+    Parameters
+    ----------""" + _SHARED_DOC + """    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, as in scikit-learn's classifiers.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+        Features per step (numeric input). A 2-D array X of shape
+        ``(n_samples, n_steps)`` is read as univariate series: 1 feature.
+    input_kind_, vocabulary_, char_vocabulary_, module_, history_,
+    loss_curve_, validation_scores_, best_validation_score_, n_iter_
+        As for :class:`skrnn.SequenceTagger` (validation score: accuracy).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrnn import SequenceClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = [rng.randn(rng.randint(5, 15), 2) for _ in range(60)]
+    >>> y = [int(x[:, 0].mean() > 0) for x in X]
+    >>> clf = SequenceClassifier(hidden_size=8, max_epochs=30, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **ManyToOneMixin._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        cell="lstm",
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=True,
+        *,
+        pooling="mean",
+        embedding_dim=100,
+        char_embedding_dim=32,
+        char_filters=64,
+        min_freq=1,
+        max_vocab_size=None,
+        dropout=0.2,
+        clip_value=5.0,
+        clip_norm=None,
+        batch_size=32,
+        max_epochs=100,
+        learning_rate=5e-3,
+        weight_decay=0.0,
+        class_weight=None,
+        early_stopping="auto",
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        random_state=None,
+        device="auto",
+        verbose=0,
+        warm_start=False,
+    ):
+        self.cell = cell
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.pooling = pooling
+        self.embedding_dim = embedding_dim
+        self.char_embedding_dim = char_embedding_dim
+        self.char_filters = char_filters
+        self.min_freq = min_freq
+        self.max_vocab_size = max_vocab_size
+        self.dropout = dropout
+        self.clip_value = clip_value
+        self.clip_norm = clip_norm
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.class_weight = class_weight
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train the classifier.
+
+        Parameters
+        ----------
+        X : list of sequences or array-like
+            Token lists, strings, 2-D float arrays ``(T_i, n_features)`` of
+            varying lengths, a 2-D array ``(n_samples, n_steps)`` (univariate
+            series) or a 3-D array ``(n_samples, n_steps, n_features)``.
+        y : array-like of shape (n_samples,)
+            Labels (str or int).
+
+        Returns
+        -------
+        self : SequenceClassifier
+        """
+        return self._fit(X, y)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """One epoch from the current weights; ``classes`` lists every label on the first call."""
+        return self._fit(X, y, incremental=True, classes=classes)
+
+    def _check_fit_targets(self, y, seqs, *, classes=None, first=True):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        y = column_or_1d(y, warn=True)
+        if len(y) != len(seqs):
+            raise ValueError(
+                f"X and y have different numbers of samples: {len(seqs)} and {len(y)}."
+            )
+        check_classification_targets(y)
+        if first:
+            found = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+            if len(found) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes in the data, "
+                    f"but the data contains only one class: {found[0]!r}."
+                )
+            self.classes_ = found
+            weights = None
+            if self.class_weight is not None:
+                present = np.unique(y)
+                weights = np.ones(len(found))
+                cw = compute_class_weight(self.class_weight, classes=present, y=y)
+                weights[np.searchsorted(found, present)] = cw
+            self._class_weights = weights
+        missing = np.setdiff1d(np.unique(y), self.classes_)
+        if missing.size:
+            raise ValueError(
+                f"y holds labels the classifier was not fitted with: {missing[:10].tolist()}. "
+                "Refit, or pass every label in `classes` to the first partial_fit call."
+            )
+        return np.searchsorted(self.classes_, y).astype(np.int64)
+
+    def _network_config(self):
+        return {"n_outputs": len(self.classes_), "pooling": self.pooling,
+                "dropout": self.dropout}
+
+    def _weights(self, device):
+        if self._class_weights is None:
+            return None
+        return torch.as_tensor(self._class_weights, dtype=torch.float32, device=device)
+
+    def _batch_loss(self, module, batch):
+        logits = module(batch)  # (N, C)
+        loss = F.cross_entropy(logits, batch.targets, weight=self._weights(logits.device))
+        return loss, len(batch.targets)
+
+    def _validation_score(self, module, data):
+        logits, targets = self._validation_outputs(module, data)
+        loss = F.cross_entropy(logits, targets, weight=self._weights(logits.device)).item()
+        return loss, float((logits.argmax(1) == targets).float().mean())
+
+    def decision_function(self, X):
+        """Class scores (logits); for two classes the log-odds of ``classes_[1]``, shape (n,).
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        logits = self._outputs(X)
+        if logits.shape[1] == 2:
+            return logits[:, 1] - logits[:, 0]
+        return logits
+
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`, computed stably, shape (n_samples, n_classes)."""
+        logits = torch.from_numpy(self._outputs(X)).double()
+        return torch.log_softmax(logits, dim=1).numpy()
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in ``classes_`` order, shape (n_samples, n_classes)."""
+        return np.exp(self.predict_log_proba(X))
+
+    def predict(self, X):
+        """The most likely label of each sequence, shape (n_samples,)."""
+        best = self._outputs(X).argmax(axis=1)
+        return self.classes_[best]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.classifier_tags.multi_label = False
+        return tags

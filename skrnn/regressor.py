@@ -1,0 +1,165 @@
+"""SequenceRegressor: one or several numbers per sequence (forecasting, scoring)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.utils.validation import check_array
+
+from ._many_to_one import ManyToOneMixin
+from .classifier import _SHARED_DOC
+
+
+class SequenceRegressor(RegressorMixin, ManyToOneMixin):
+    __doc__ = """Recurrent regressor of whole sequences (many-to-one), single or multi-output.
+
+    Reads each sequence with a recurrent stack, pools the per-step outputs
+    into one vector and maps it linearly to the targets. Targets are
+    standardised internally (each output to mean 0 and standard deviation
+    1 on the training data; constant outputs are only centred) so one
+    learning rate suits any target scale; predictions are returned in the
+    original units.
+
+    Parameters
+    ----------""" + _SHARED_DOC + """
+    Attributes
+    ----------
+    y_mean_, y_scale_ : ndarray of shape (n_outputs,)
+        The standardisation of the targets.
+    n_features_in_, input_kind_, vocabulary_, module_, history_, loss_curve_,
+    validation_scores_, best_validation_score_, n_iter_
+        As for :class:`skrnn.SequenceClassifier` (validation score: R²).
+    """
+
+    def __init__(
+        self,
+        cell="lstm",
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=True,
+        *,
+        pooling="mean",
+        embedding_dim=100,
+        char_embedding_dim=32,
+        char_filters=64,
+        min_freq=1,
+        max_vocab_size=None,
+        dropout=0.2,
+        clip_value=5.0,
+        clip_norm=None,
+        batch_size=32,
+        max_epochs=100,
+        learning_rate=5e-3,
+        weight_decay=0.0,
+        early_stopping="auto",
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        random_state=None,
+        device="auto",
+        verbose=0,
+        warm_start=False,
+    ):
+        self.cell = cell
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.pooling = pooling
+        self.embedding_dim = embedding_dim
+        self.char_embedding_dim = char_embedding_dim
+        self.char_filters = char_filters
+        self.min_freq = min_freq
+        self.max_vocab_size = max_vocab_size
+        self.dropout = dropout
+        self.clip_value = clip_value
+        self.clip_norm = clip_norm
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train the regressor.
+
+        Parameters
+        ----------
+        X : list of sequences or array-like
+            As for :meth:`skrnn.SequenceClassifier.fit`.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+
+        Returns
+        -------
+        self : SequenceRegressor
+        """
+        return self._fit(X, y)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y):
+        """One epoch from the current weights (the first call fixes the standardisation)."""
+        return self._fit(X, y, incremental=True)
+
+    def _check_fit_targets(self, y, seqs, *, classes=None, first=True):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        if y.ndim > 2:
+            raise ValueError(f"y must be 1-D or 2-D; got shape {y.shape}.")
+        if len(y) != len(seqs):
+            raise ValueError(
+                f"X and y have different numbers of samples: {len(seqs)} and {len(y)}."
+            )
+        y2 = y.reshape(len(y), -1)
+        if first:
+            self._y_1d = y.ndim == 1
+            self.y_mean_ = y2.mean(axis=0)
+            scale = y2.std(axis=0)
+            self.y_scale_ = np.where(scale > 0, scale, 1.0)
+        elif y2.shape[1] != len(self.y_mean_):
+            raise ValueError(
+                f"y has {y2.shape[1]} outputs but the regressor was fitted with "
+                f"{len(self.y_mean_)}."
+            )
+        return ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32)
+
+    def _network_config(self):
+        return {"n_outputs": len(self.y_mean_), "pooling": self.pooling,
+                "dropout": self.dropout}
+
+    def _batch_loss(self, module, batch):
+        pred = module(batch)  # (N, n_outputs)
+        return F.mse_loss(pred, batch.targets), len(batch.targets)
+
+    def _validation_score(self, module, data):
+        pred, targets = self._validation_outputs(module, data)
+        loss = F.mse_loss(pred, targets).item()
+        # R², averaged over outputs (standardising both sides leaves it unchanged).
+        resid = ((targets - pred) ** 2).sum(0)
+        total = ((targets - targets.mean(0)) ** 2).sum(0).clamp(min=1e-12)
+        return loss, float((1 - resid / total).mean())
+
+    def predict(self, X):
+        """Predicted targets, shape (n_samples,) or (n_samples, n_outputs) as y was."""
+        out = self._outputs(X).astype(np.float64) * self.y_scale_ + self.y_mean_
+        return out.ravel() if self._y_1d else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.target_tags.multi_output = True
+        return tags
+
+
+del torch
