@@ -16,7 +16,7 @@ for the bundled real data.
 
 from .classifier import SequenceClassifier
 from .language_model import LanguageModel
-from .preprocessing import TokenNormalizer
+from .preprocessing import StepwiseTransformer, TokenNormalizer
 from .regressor import SequenceRegressor
 from .tagger import SequenceTagger
 from .vocab import Vocabulary
@@ -27,4 +27,9 @@ __all__ = [
     "LanguageModel",
     "SequenceClassifier",
     "SequenceRegressor",
-    "SequenceTagger", "TokenNormalizer", "Vocabulary", "__version__"]
+    "SequenceTagger",
+    "StepwiseTransformer",
+    "TokenNormalizer",
+    "Vocabulary",
+    "__version__",
+]

@@ -6,6 +6,9 @@ stand first in a :class:`~sklearn.pipeline.Pipeline`::
 
     make_pipeline(TokenNormalizer(digits="zero"), SequenceTagger())
 
+:class:`StepwiseTransformer` does the same for numeric sequences: it applies any
+scikit-learn transformer to every step of every sequence.
+
 This module depends on numpy and scikit-learn only.
 """
 
@@ -14,11 +17,12 @@ import unicodedata
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.feature_extraction.text import strip_accents_ascii, strip_accents_unicode
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["TokenNormalizer"]
+__all__ = ["StepwiseTransformer", "TokenNormalizer"]
 
 # Python's \d on str matches every Unicode decimal digit (category Nd), e.g. "٣" too.
 _DIGIT = re.compile(r"\d")
@@ -226,3 +230,80 @@ class TokenNormalizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
         tags.input_tags.string = True
         tags.transformer_tags.preserves_dtype = []
         return tags
+
+
+class StepwiseTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+    """Apply a scikit-learn transformer to every step of every numeric sequence.
+
+    ``fit`` stacks all steps of all sequences into one ``(sum(T_i),
+    n_features)`` table and fits a clone of ``transformer`` on it (so a
+    ``StandardScaler`` learns each feature's mean and scale over all
+    steps); ``transform`` transforms each sequence's steps and keeps the
+    sequences apart and their lengths unchanged::
+
+        make_pipeline(StepwiseTransformer(StandardScaler()), SequenceClassifier())
+
+    Parameters
+    ----------
+    transformer : estimator with ``fit`` and ``transform``
+        Any scikit-learn transformer whose output has one row per input row
+        (scalers, imputers, PCA, ...).
+
+    Attributes
+    ----------
+    transformer_ : estimator
+        The fitted clone.
+    n_features_in_ : int
+        Features per step.
+
+    Notes
+    -----
+    X is a list of 2-D float arrays ``(T_i, n_features)``, a 2-D array
+    ``(n_samples, n_steps)`` read as univariate series, or a 3-D array.
+    The output is a list of float32 arrays ``(T_i, n_features_out)``.
+    """
+
+    _parameter_constraints: dict = {"transformer": [HasMethods(["fit", "transform"])]}
+
+    def __init__(self, transformer):
+        self.transformer = transformer
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Fit the transformer on all steps of all sequences."""
+        seqs = self._check(X, reset=True)
+        self.transformer_ = clone(self.transformer).fit(np.concatenate(seqs))
+        return self
+
+    def transform(self, X):
+        """Transform every step; returns a list of ``(T_i, n_features_out)`` arrays."""
+        check_is_fitted(self, "transformer_")
+        seqs = self._check(X, reset=False)
+        lengths = [len(s) for s in seqs]
+        out = np.asarray(self.transformer_.transform(np.concatenate(seqs)), dtype=np.float32)
+        if len(out) != sum(lengths):
+            raise ValueError(
+                f"{type(self.transformer_).__name__} returned {len(out)} rows for "
+                f"{sum(lengths)} steps; StepwiseTransformer needs one output row per step."
+            )
+        return np.split(out, np.cumsum(lengths)[:-1])
+
+    def _check(self, X, *, reset):
+        from ._validation import check_sequences
+
+        seqs, _ = check_sequences(
+            X, allowed_kinds=("numeric",),
+            n_features=None if reset else self.n_features_in_,
+        )
+        if reset:
+            self.n_features_in_ = seqs[0].shape[1]
+        return seqs
+
+    def set_output(self, *, transform=None):
+        """Only ``"default"`` output (a list of arrays) is possible."""
+        if transform not in (None, "default"):
+            raise ValueError(
+                "StepwiseTransformer returns a list of arrays and cannot produce "
+                f"{transform!r} output."
+            )
+        return self

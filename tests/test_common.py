@@ -13,9 +13,9 @@ from sklearn.utils.estimator_checks import (
     check_set_params,
 )
 
-from skrnn import LanguageModel, SequenceTagger
+from skrnn import LanguageModel, SequenceClassifier, SequenceRegressor, SequenceTagger
 
-ESTIMATORS = [SequenceTagger, LanguageModel]
+ESTIMATORS = [SequenceTagger, LanguageModel, SequenceClassifier, SequenceRegressor]
 DATA_FREE_CHECKS = [
     check_no_attributes_set_in_init,
     check_estimator_cloneable,
