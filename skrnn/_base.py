@@ -367,7 +367,9 @@ class BaseSequenceEstimator(BaseEstimator):
                 stacklevel=_user_stacklevel(),
             )
         elif result.status == "max_epochs":
-            advice = "Increase max_epochs" + ("" if early_stopping else " or turn on early_stopping")
+            advice = "Increase max_epochs"
+            if not early_stopping:
+                advice += " or turn on early_stopping"
             warnings.warn(
                 f"{name}: max_epochs={self.max_epochs} reached and the optimization hasn't "
                 f"converged yet. {advice}.",

@@ -301,7 +301,8 @@ def check_label_sequences(y, X, X_kind, *, name="y"):
             f"{name} is required: pass one label sequence per sequence of X, "
             "e.g. y=[['DET', 'NOUN'], ...]."
         )
-    ys = _as_outer_list(y, name, tables=False) if not isinstance(y, np.ndarray) or y.dtype == object else None
+    numeric_array = isinstance(y, np.ndarray) and y.dtype != object
+    ys = None if numeric_array else _as_outer_list(y, name, tables=False)
     if ys is None:
         raise ValueError(
             f"{name} must be a list of label sequences, one per sequence of X; got a numeric "

@@ -41,7 +41,7 @@ def test_sklearn_compatible(estimator, check):
 
 
 def test_blobs_accuracy_as_in_check_classifiers_train():
-    """On sklearn's blobs problem (read as 2-step series) accuracy exceeds 0.83, as the check asks."""
+    """On sklearn's blobs (read as 2-step series) accuracy exceeds 0.83, as the check asks."""
     import warnings
 
     from sklearn.datasets import make_blobs
