@@ -224,6 +224,10 @@ class BaseSequenceEstimator(BaseEstimator):
         fitted = hasattr(self, "module_")
         first = not fitted or not (incremental or self.warm_start)
         if first:
+            if fitted:
+                # A refit that fails half-way must not leave the old network next to
+                # new vocabularies: the estimator is unfitted until this fit succeeds.
+                del self.module_, self.optimizer_
             self.device_ = resolve_device(self.device)
             self._random_state = check_random_state(self.random_state)
             seqs = self._fit_inputs(X)

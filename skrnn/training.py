@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 PROGRESS_MIN_BATCHES = 200
 
 
-def make_optimizer(params, learning_rate, weight_decay=0.0, device=None):
+def make_optimizer(params, learning_rate, weight_decay=0.0):
     """Adam, fused where this PyTorch build and device support it.
 
     The fused kernel updates all parameters in one pass (measured ~1.7x the

@@ -405,3 +405,13 @@ def test_full_brown_reaches_crf_level_accuracy():
     Xte, yte = load_brown_pos("test")
     est = quiet_fit(SequenceTagger(max_epochs=3, random_state=0), Xtr, ytr)
     assert est.score(Xte, yte) > 0.97
+
+
+def test_failed_refit_leaves_estimator_unfitted(toy_data):
+    """A refit that fails on bad labels leaves no stale network behind."""
+    X, y = toy_data
+    est = quiet_fit(tiny(), X, y)
+    with pytest.raises(ValueError, match="different numbers of sequences"):
+        est.fit([["new", "words"]], y)
+    with pytest.raises(NotFittedError):
+        est.predict(X)
