@@ -269,9 +269,13 @@ def _check_numeric(seqs, name, n_features):
         expected = n_features if n_features is not None else (out[0].shape[1] if out else None)
         if expected is not None and arr.shape[1] != expected:
             where = "the estimator was fitted with" if n_features is not None else f"{name}[0] has"
+            hint = ""
+            if arr.shape[1] == 1 and n_features is not None:
+                hint = (f" If {name} is one sequence of shape (T, {expected}), wrap it in a "
+                        f"list: [{name}].")
             raise ValueError(
                 f"{name}[{i}] has {arr.shape[1]} features per step, but {where} "
-                f"{expected}; every step must have the same features."
+                f"{expected}; every step must have the same features.{hint}"
             )
         out.append(arr)
     return out

@@ -165,6 +165,8 @@ def test_wrong_n_features_at_predict(fitted_clf):
     """Sequences with another number of features per step are refused at predict."""
     with pytest.raises(ValueError, match="fitted with 2"):
         fitted_clf.predict([np.ones((4, 3))])
+    with pytest.raises(ValueError, match=r"wrap it in a list: \[X\]"):
+        fitted_clf.predict(np.ones((4, 2)))  # one sequence passed without its list
 
 
 def test_regressor_rejects_non_finite_targets():
