@@ -46,6 +46,10 @@ _SHARED_DOC = """
         epochs, keeping the best weights; "auto" is on from 1000 sequences.
     validation_fraction : float, default=0.1
     n_iter_no_change : int, default=10
+        Epochs without an improvement of ``tol`` before training stops: of
+        the validation score with early stopping, otherwise of the training
+        loss (as scikit-learn's MLP does). Set it to ``max_epochs`` to always
+        train ``max_epochs`` epochs.
     tol : float, default=1e-4
     random_state : int, RandomState instance or None, default=None
     device : {"auto", "cpu", "cuda"} or str, default="auto"

@@ -72,6 +72,9 @@ class SequenceTagger(BaseSequenceEstimator):
         "auto" turns it on for 1000 sequences or more.
     validation_fraction : float, default=0.1
     n_iter_no_change : int, default=3
+        Epochs without an improvement of ``tol`` before training stops: of
+        the validation accuracy with early stopping, otherwise of the
+        training loss (as scikit-learn's MLP does).
     tol : float, default=1e-4
         Minimum improvement of the validation accuracy (or, without early
         stopping, of the training loss) that counts.
