@@ -93,7 +93,18 @@ def resolve_device(device, *, fallback=False):
 
 
 class BaseSequenceEstimator(BaseEstimator):
-    """Base class of the recurrent estimators. Not for direct use."""
+    """Base class of the recurrent estimators. Not for direct use.
+
+    A concrete estimator provides:
+
+    - ``_check_fit_targets(y, seqs, *, classes, first)``: validate y, learn
+      its encoding on the first fit, return the encoded targets;
+    - ``_network_config()`` and ``_build_network(config)``: the head's
+      settings and the torch network built from ``_network_config_``;
+    - ``_batch_loss(module, batch) -> (mean loss, n_items)``;
+    - ``_validation_score(module, data) -> (loss, score)``, higher score better;
+    - optionally ``_epoch_batches(train_data, rng)`` (default: length buckets).
+    """
 
     _parameter_constraints: dict = {
         "cell": [StrOptions({"rnn", "gru", "lstm"})],
@@ -196,27 +207,6 @@ class BaseSequenceEstimator(BaseEstimator):
                     char_filters=self.char_filters,
                 )
         return cfg
-
-    # -- hooks a concrete estimator provides ----------------------------------
-
-    def _check_fit_targets(self, y, seqs, *, classes=None, first=True):
-        """Validate y and (on the first fit) learn its encoding; return encoded targets."""
-        raise NotImplementedError  # pragma: no cover - abstract
-
-    def _build_network(self, config):
-        """Build the torch network from ``config`` (``_network_config_``)."""
-        raise NotImplementedError  # pragma: no cover - abstract
-
-    def _network_config(self):
-        raise NotImplementedError  # pragma: no cover - abstract
-
-    def _batch_loss(self, module, batch):
-        """``(mean loss, n_steps)`` of one batch."""
-        raise NotImplementedError  # pragma: no cover - abstract
-
-    def _validation_score(self, module, data):
-        """``(loss, score)`` on held-out data; higher score is better."""
-        raise NotImplementedError  # pragma: no cover - abstract
 
     # -- fitting ----------------------------------------------------------------
 
