@@ -168,7 +168,8 @@ class BaseSequenceEstimator(BaseEstimator):
             char_dim = getattr(self, "char_embedding_dim", None)
             use_chars = kind == "tokens" and char_dim is not None
             self.char_vocabulary_ = (
-                Vocabulary.build(seqs_chars(seqs)) if use_chars else None
+                # Each token is a str, i.e. a sequence of characters to count.
+                Vocabulary.build(tok for seq in seqs for tok in seq) if use_chars else None
             )
         return seqs
 
@@ -373,6 +374,10 @@ class BaseSequenceEstimator(BaseEstimator):
 
     # -- inference ----------------------------------------------------------------
 
+    def _inference_batches(self, lengths):
+        """Length-sorted batches for prediction, scoring and validation (no gradients)."""
+        return _data.bucket_batches(lengths, max(self.batch_size, MIN_PREDICT_BATCH))
+
     def _predict_outputs(self, X, fn):
         """Apply ``fn(module, batch) -> list of per-sequence arrays`` over X in batches.
 
@@ -383,13 +388,12 @@ class BaseSequenceEstimator(BaseEstimator):
         seqs = self._check_inputs(X)
         data = self._encode_inputs(seqs)
         out = [None] * len(data)
-        size = max(self.batch_size, MIN_PREDICT_BATCH)
         module = self.module_
         was_training = module.training
         module.eval()
         try:
             with torch.no_grad():
-                for idx in _data.bucket_batches(data.lengths, size):
+                for idx in self._inference_batches(data.lengths):
                     batch = _data.collate(data, idx, self.device_)
                     for i, res in zip(batch.index, fn(module, batch)):
                         out[i] = res
@@ -435,12 +439,6 @@ def _to_cpu(obj):
     if isinstance(obj, (list, tuple)):
         return type(obj)(_to_cpu(v) for v in obj)
     return obj
-
-
-def seqs_chars(seqs):
-    """All characters of all tokens, for building a character vocabulary."""
-    for seq in seqs:
-        yield from seq
 
 
 def make_encoder(config):

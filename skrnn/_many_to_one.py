@@ -31,7 +31,7 @@ class ManyToOneMixin(BaseSequenceEstimator):
     def _validation_outputs(self, module, data):
         """Outputs and targets of held-out data (no gradients, eval mode set by the caller)."""
         outs, targets = [], []
-        for idx in _data.bucket_batches(data.lengths, max(self.batch_size, 256)):
+        for idx in self._inference_batches(data.lengths):
             batch = _data.collate(data, idx, self.device_)
             outs.append(module(batch))
             targets.append(batch.targets)

@@ -17,7 +17,6 @@ from ._base import BaseSequenceEstimator, make_encoder
 from ._validation import check_sequences
 from .modules import LanguageModelNetwork
 from .sampling import RecurrentStepper, sample_steps
-from .vocab import Vocabulary
 
 #: Scoring reads at most this many logits (N * window * V) at a time.
 _SCORE_LOGITS_BUDGET = 1 << 24
@@ -415,7 +414,7 @@ class LanguageModel(BaseSequenceEstimator):
         module = self.module_
         module.eval()
         with torch.no_grad():
-            for idx in _data.bucket_batches(lengths, max(self.batch_size, 256)):
+            for idx in self._inference_batches(lengths):
                 padded = torch.from_numpy(_data._pad([framed[i] for i in idx], 0, np.int64))
                 lens = torch.from_numpy(lengths[idx]).to(self.device_)
                 batch = _data.Batch(inputs=padded.to(self.device_), lengths=lens, index=idx)
@@ -545,4 +544,4 @@ def _detach(state):
     return state.detach()
 
 
-__all__ = ["LanguageModel", "Vocabulary"]
+__all__ = ["LanguageModel"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 import torch.nn.functional as F
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.validation import check_array
@@ -161,5 +160,3 @@ class SequenceRegressor(RegressorMixin, ManyToOneMixin):
         tags.target_tags.multi_output = True
         return tags
 
-
-del torch

@@ -334,8 +334,7 @@ class SequenceTagger(BaseSequenceEstimator):
 
     def _validation_score(self, module, data):
         total_loss, correct, n = 0.0, 0, 0
-        size = max(self.batch_size, 256)
-        for idx in _data.bucket_batches(data.lengths, size):
+        for idx in self._inference_batches(data.lengths):
             batch = _data.collate(data, idx, self.device_)
             logits = module(batch)  # (N, L, C)
             mask = batch.targets != _data.IGNORE_INDEX
