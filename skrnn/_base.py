@@ -401,6 +401,33 @@ class BaseSequenceEstimator(BaseEstimator):
             module.train(was_training)
         return out
 
+    # -- saving -----------------------------------------------------------------------
+    # (owned by skrnn/persistence.py; see its module docstring)
+
+    def save(self, path):
+        """Save the fitted estimator to ``path`` (safetensors + JSON, nothing pickled).
+
+        See :func:`skrnn.load`.
+        """
+        from .persistence import save
+
+        return save(self, path)
+
+    # -- export for serving ------------------------------------------------------------
+    # (owned by skrnn/export.py; see its module docstring)
+
+    def to_torchscript(self, path=None):
+        """Export the inference network as TorchScript (see :mod:`skrnn.export`)."""
+        from .export import to_torchscript
+
+        return to_torchscript(self, path)
+
+    def to_onnx(self, path):
+        """Export the inference network as ONNX (see :mod:`skrnn.export`)."""
+        from .export import to_onnx
+
+        return to_onnx(self, path)
+
     # -- pickling -------------------------------------------------------------------
 
     def __getstate__(self):
