@@ -122,7 +122,6 @@ import copy
 import json
 import math
 import os
-import platform
 import sys
 import time
 import warnings
@@ -139,6 +138,7 @@ if str(HERE.parent) not in sys.path:
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from _common import Clock, cpu_name, load, matmul_peak_gflops, source_revision, versions  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from torch import nn  # noqa: E402
 
@@ -490,41 +490,6 @@ def agree(a, b):
 # Timing, FLOPs, environment
 # --------------------------------------------------------------------------------------------
 
-class Clock:
-    """Wall and process CPU time of a block (CPU time is what other load on the machine
-    does not inflate, with one torch thread)."""
-
-    def start(self):
-        self.wall0, self.cpu0 = time.perf_counter(), time.process_time()
-        return self
-
-    def elapsed(self):
-        return time.perf_counter() - self.wall0
-
-    def stop(self):
-        self.wall = time.perf_counter() - self.wall0
-        self.cpu = time.process_time() - self.cpu0
-        return self
-
-    __enter__ = start
-
-    def __exit__(self, *exc):
-        self.stop()
-
-
-def matmul_peak_gflops(n=2048, repeats=10):
-    """Best-of-``repeats`` float32 ``torch.mm`` rate on the current thread budget."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    c = torch.empty(n, n)
-    torch.mm(a, b, out=c)
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        torch.mm(a, b, out=c)
-        best = min(best, time.perf_counter() - t)
-    return 2 * n**3 / best / 1e9
-
-
 def train_flops_per_token(hp, vocab_size):
     """Estimated training FLOPs per token: LSTM gate products 4H x (I + H) per layer and the
     output layer H x V, x2 per multiply-add, x3 for forward + backward."""
@@ -533,46 +498,6 @@ def train_flops_per_token(hp, vocab_size):
         rnn += 4 * H * (size + H)
         size = H
     return 3 * 2 * (rnn + H * vocab_size)
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
-def versions():
-    out = {"python": platform.python_version(), "torch": torch.__version__,
-           "numpy": np.__version__}
-    for mod in ("sklearn", "skrnn"):
-        try:
-            out[mod] = getattr(__import__(mod), "__version__", "?")
-        except ImportError:
-            out[mod] = None
-    return out
-
-
-def source_revision():
-    """The repository's commit (and whether skrnn/ has uncommitted changes), if known."""
-    import subprocess
-
-    def git(*cmd):
-        return subprocess.run(["git", *cmd], cwd=HERE.parent, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
-    try:
-        return {"commit": git("rev-parse", "HEAD") or None,
-                "skrnn_modified": bool(git("status", "--porcelain", "--", "skrnn"))}
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def load():
-    return os.getloadavg()[0]
 
 
 def nats(est, X):
@@ -869,13 +794,15 @@ def main(argv=None):
     torch.set_num_threads(1)
     if args.setup:
         setup_data()
-    peak = matmul_peak_gflops()
-    print(f"float32 matmul peak, 1 thread: {peak:.1f} GFLOP/s", flush=True)
+    peak, rates = matmul_peak_gflops()
+    print(f"float32 matmul peak, 1 thread: {peak:.1f} GFLOP/s "
+          f"(torch.mm / MKL {rates['mkl']:.1f}, oneDNN {rates['onednn'] or 0:.1f})", flush=True)
     report = dict(
         benchmark="language_model", quick=args.quick, settings=cfg, char_hyperparameters=CHAR_HP,
         torch_threads=torch.get_num_threads(), cpu=cpu_name(), cpu_count=os.cpu_count(),
         versions=versions(), source=source_revision(), matmul_peak_gflops=peak,
-        loadavg_start=list(os.getloadavg()), results=[], ratios={}, samples=None,
+        matmul_peak_rates=rates, loadavg_start=list(os.getloadavg()), results=[], ratios={},
+        samples=None,
         targets={"skrnn/plain chars/s": 1.0, "skrnn/naive sampling": 4.0}, notes=[],
         date=time.strftime("%Y-%m-%dT%H:%M:%S"),
     )

@@ -85,7 +85,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 import warnings
@@ -101,6 +100,7 @@ if str(HERE.parent) not in sys.path:
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from _common import Clock, cpu_name, matmul_peak_gflops, source_revision, versions  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
@@ -253,18 +253,6 @@ def adam(params, lr):
 # Systems
 # --------------------------------------------------------------------------------------------
 
-class Clock:
-    """Wall and process CPU time of a block."""
-
-    def __enter__(self):
-        self.wall0, self.cpu0 = time.perf_counter(), time.process_time()
-        return self
-
-    def __exit__(self, *exc):
-        self.wall = time.perf_counter() - self.wall0
-        self.cpu = time.process_time() - self.cpu0
-
-
 def run_plain(hp, train, test, epochs, seed):
     """The hand-written loop; returns timings and test predictions."""
     X, y = train
@@ -337,32 +325,6 @@ RUNNERS = {"skrnn": run_skrnn, "plain": run_plain}
 # Machine, versions, FLOPs
 # --------------------------------------------------------------------------------------------
 
-def matmul_peak_gflops(n=2048, repeats=10):
-    """Best-of-``repeats`` float32 2048 x 2048 matrix product rate on the current thread
-    budget, through MKL (``torch.mm``) and through oneDNN (the library of the fused RNN
-    kernels); returns ``(higher, {"mkl": ..., "onednn": ...})``. On AMD CPUs MKL runs at
-    about half of what oneDNN reaches, so ``torch.mm`` alone understates the peak."""
-
-    def best_rate(fn):
-        fn()
-        best = float("inf")
-        for _ in range(repeats):
-            t = time.perf_counter()
-            fn()
-            best = min(best, time.perf_counter() - t)
-        return 2 * n**3 / best / 1e9
-
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    c = torch.empty(n, n)
-    rates = {"mkl": best_rate(lambda: torch.mm(a, b, out=c))}
-    try:
-        am, bm = a.to_mkldnn(), b.to_mkldnn()
-        rates["onednn"] = best_rate(lambda: torch._C._nn.mkldnn_linear(am, bm))
-    except (AttributeError, RuntimeError):  # a build without oneDNN
-        rates["onednn"] = None
-    return max(r for r in rates.values() if r is not None), rates
-
-
 def train_flops_per_frame(hp, n_features):
     """Estimated training FLOPs per frame: the recurrent gate products, x2 per multiply-add,
     x3 for forward + backward (pooling, head, element-wise work and padding not counted)."""
@@ -370,43 +332,6 @@ def train_flops_per_frame(hp, n_features):
     directions = 2 if hp["bidirectional"] else 1
     H = hp["hidden_size"]
     return 3 * 2 * directions * gates * H * (n_features + H)
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
-def versions():
-    from importlib import metadata
-
-    out = {"python": platform.python_version()}
-    for dist in ("torch", "numpy", "scikit-learn", "skrnn"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = None
-    return out
-
-
-def source_revision():
-    """The repository's commit (and whether skrnn/ has uncommitted changes), if known."""
-    import subprocess
-
-    def git(*cmd):
-        return subprocess.run(["git", *cmd], cwd=HERE.parent, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
-    try:
-        return {"commit": git("rev-parse", "HEAD") or None,
-                "skrnn_modified": bool(git("status", "--porcelain", "--", "skrnn"))}
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 # --------------------------------------------------------------------------------------------

@@ -71,9 +71,10 @@ What the numbers mean
 * ``GFLOP/s``, ``%peak`` -- ``tok/s`` x the estimated training FLOPs per token (matrix
   products of the LSTM gates, the character CNN over the word's characters and the output
   layer, x2 per multiply-add, x3 for forward + backward; padding, embeddings and element-wise
-  work not counted), against the float32 ``torch.mm`` rate of this machine measured at the
-  start and at the end of the run on one thread (2048 x 2048, best of 10; the higher of
-  the two).
+  work not counted), against the float32 matrix-product peak of this machine measured at
+  the start and at the end of the run on one thread (2048 x 2048, best of 10, the higher of
+  MKL's ``torch.mm`` and oneDNN — the library of the fused LSTM kernels, about 2x MKL on
+  AMD CPUs; the higher of the two runs).
 * ``acc``        -- token accuracy on the test split. ``F1`` -- entity-level micro F1 of
   ``skrnn.metrics.entity_f1(..., scheme="IOB2", mode="strict")``.
 * ``skrnn/plain``, ``skrnn/skorch`` -- ratios of ``tok/s`` on Brown (targets: >= 1.0x and
@@ -88,7 +89,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 import warnings
@@ -106,6 +106,7 @@ if str(HERE.parent) not in sys.path:
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from _common import Clock, cpu_name, matmul_peak_gflops, source_revision, versions  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from torch import nn  # noqa: E402
 
@@ -440,28 +441,6 @@ def decode_batches(net, enc, X, batch_size=256):
 # Systems
 # --------------------------------------------------------------------------------------------
 
-class Clock:
-    """Wall and process CPU time of a block (CPU time is what other load on the machine
-    does not inflate, with one torch thread)."""
-
-    def start(self):
-        self.wall0, self.cpu0 = time.perf_counter(), time.process_time()
-        return self
-
-    def elapsed(self):
-        return time.perf_counter() - self.wall0
-
-    def stop(self):
-        self.wall = time.perf_counter() - self.wall0
-        self.cpu = time.process_time() - self.cpu0
-        return self
-
-    __enter__ = start
-
-    def __exit__(self, *exc):
-        self.stop()
-
-
 def run_plain(train, test, epochs, seed=SEED):
     """The hand-written loop."""
     X, y = train
@@ -675,19 +654,6 @@ def entity_f1(y_true, y_pred):
     return float(f1(y_true, y_pred, scheme="IOB2", mode="strict")), None
 
 
-def matmul_peak_gflops(n=2048, repeats=10):
-    """Best-of-``repeats`` float32 ``torch.mm`` rate on the current thread budget."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    c = torch.empty(n, n)
-    torch.mm(a, b, out=c)
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        torch.mm(a, b, out=c)
-        best = min(best, time.perf_counter() - t)
-    return 2 * n**3 / best / 1e9
-
-
 def train_flops_per_token(n_tags, mean_chars):
     """Estimated training FLOPs per token (multiply-adds x 2, forward x 3).
 
@@ -713,44 +679,6 @@ def train_flops_per_token(n_tags, mean_chars):
 # --------------------------------------------------------------------------------------------
 
 RUNNERS = {"skrnn": run_skrnn, "plain": run_plain, "skorch": run_skorch}
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
-def versions():
-    from importlib import metadata
-
-    out = {"python": platform.python_version()}
-    for dist in ("torch", "numpy", "scikit-learn", "skorch", "sklearn-crfsuite",
-                 "python-crfsuite", "skrnn"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = None
-    return out
-
-
-def source_revision():
-    """The repository's commit (and whether skrnn/ has uncommitted changes), if known."""
-    import subprocess
-
-    def git(*cmd):
-        return subprocess.run(["git", *cmd], cwd=HERE.parent, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
-    try:
-        return {"commit": git("rev-parse", "HEAD") or None,
-                "skrnn_modified": bool(git("status", "--porcelain", "--", "skrnn"))}
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 def parse_args(argv=None):
@@ -809,8 +737,10 @@ def main(argv=None):
     if args.setup:
         setup_data()
 
-    peak = matmul_peak_gflops()
-    print(f"float32 matmul peak, 1 thread: {peak:.1f} GFLOP/s", flush=True)
+    peak, rates_start = matmul_peak_gflops()
+    print(f"float32 matmul peak, 1 thread: {peak:.1f} GFLOP/s "
+          f"(torch.mm / MKL {rates_start['mkl']:.1f}, oneDNN {rates_start['onednn'] or 0:.1f})",
+          flush=True)
     results, notes = [], []
 
     tasks = []
@@ -888,12 +818,12 @@ def main(argv=None):
 
     # Measured again at the end: a burst of other load during one measurement would
     # understate the peak (and overstate %peak); the higher of the two is kept.
-    peak_end = matmul_peak_gflops()
+    peak_end, rates_end = matmul_peak_gflops()
     if peak_end > peak:
         for r in results:
             if "peak_fraction" in r:
                 r["peak_fraction"] = r["achieved_gflops"] / peak_end
-    peak_runs, peak = [peak, peak_end], max(peak, peak_end)
+    peak_runs, peak = [rates_start, rates_end], max(peak, peak_end)
     print_table(results, ratios, peak, notes)
     report = dict(
         benchmark="tagging", quick=args.quick, settings=cfg, hyperparameters=HP,
