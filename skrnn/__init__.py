@@ -16,6 +16,7 @@ for the bundled real data.
 
 from .classifier import SequenceClassifier
 from .language_model import LanguageModel
+from .persistence import load
 from .preprocessing import StepwiseTransformer, TokenNormalizer
 from .regressor import SequenceRegressor
 from .tagger import SequenceTagger
@@ -32,4 +33,5 @@ __all__ = [
     "TokenNormalizer",
     "Vocabulary",
     "__version__",
+    "load",
 ]

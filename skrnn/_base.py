@@ -20,6 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import data as _data
+from . import distributed as _distributed
 from . import training as _training
 from ._validation import check_sequences
 from .modules import RecurrentEncoder
@@ -37,6 +38,12 @@ UNK_REPLACE_ALPHA = 0.25
 #: Inference batches hold at least this many sequences (no gradients to
 #: store, so larger batches are cheap and faster).
 MIN_PREDICT_BATCH = 256
+
+#: A fit whose training loss never gets below this many times that of a
+#: uniform prediction has diverged even if every number stayed finite (Adam
+#: with learning_rate=1e6 moves every weight by ~1e6 per step: losses of
+#: ~1e6 nats, finite weights, garbage predictions).
+DIVERGED_LOSS_FACTOR = 10.0
 
 _DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
 
@@ -103,7 +110,13 @@ class BaseSequenceEstimator(BaseEstimator):
       settings and the torch network built from ``_network_config_``;
     - ``_batch_loss(module, batch) -> (mean loss, n_items)``;
     - ``_validation_score(module, data) -> (loss, score)``, higher score better;
-    - optionally ``_epoch_batches(train_data, rng)`` (default: length buckets).
+    - optionally ``_validation_partial(module, data)`` and
+      ``_validation_combine(parts) -> (loss, score)``: data-parallel training
+      then scores the validation data sharded across processes (otherwise on
+      rank 0 only);
+    - optionally ``_epoch_batches(train_data, rng)`` (default: length buckets);
+    - optionally ``_loss_weight(batch, n)`` when ``_batch_loss`` is not a plain
+      mean over ``n`` items (data-parallel training needs the summed loss).
     """
 
     _parameter_constraints: dict = {
@@ -149,6 +162,20 @@ class BaseSequenceEstimator(BaseEstimator):
 
     def _check_fitted(self):
         check_is_fitted(self, "module_")
+
+    def __sklearn_is_fitted__(self):
+        # Fitted means "has a network": a fit that failed (e.g. diverged in its
+        # first epoch) may leave classes_ or vocabulary_ behind, but no module_.
+        return hasattr(self, "module_")
+
+    def _constant_loss(self):
+        """Training loss of a uniform prediction, the scale a sane fit stays below.
+
+        ``log(n_classes)`` for cross-entropy over ``classes_``; estimators
+        with another loss override it (None: no check).
+        """
+        classes = getattr(self, "classes_", None)
+        return None if classes is None else float(np.log(max(len(classes), 2)))
 
     # -- inputs ---------------------------------------------------------------
 
@@ -214,18 +241,24 @@ class BaseSequenceEstimator(BaseEstimator):
     def _fit(self, X, y, *, incremental=False, classes=None):
         fitted = hasattr(self, "module_")
         first = not fitted or not (incremental or self.warm_start)
+        # Launched by torchrun: train data-parallel (None otherwise, and nothing changes).
+        ddp = _distributed.setup(self.device, resolve_device)
         if first:
             if fitted:
                 # A refit that fails half-way must not leave the old network next to
                 # new vocabularies: the estimator is unfitted until this fit succeeds.
                 del self.module_, self.optimizer_
-            self.device_ = resolve_device(self.device)
+            self.device_ = resolve_device(self.device) if ddp is None else ddp.device
             self._random_state = check_random_state(self.random_state)
+            if ddp is not None:
+                self._random_state = ddp.sync_random_state(self._random_state, self.random_state)
             seqs = self._fit_inputs(X)
         else:
             seqs = self._check_inputs(X)
         targets = self._check_fit_targets(y, seqs, classes=classes, first=first)
         data = self._encode_inputs(seqs, targets)
+        if ddp is not None:
+            ddp.check_same_data(data, extra=(first, incremental))
         rng = self._random_state
         # Seed torch for initialisation and dropout inside a forked RNG, so
         # the same random_state gives the same weights and nothing leaks
@@ -255,7 +288,10 @@ class BaseSequenceEstimator(BaseEstimator):
                     )
                 for group in self.optimizer_.param_groups:
                     group["lr"], group["weight_decay"] = self.learning_rate, self.weight_decay
-            result = self._train(data, rng, incremental=incremental)
+            if ddp is not None and ddp.torch_seed(seed) is not None:
+                # Same initial weights everywhere, different dropout masks per rank.
+                torch.manual_seed(ddp.torch_seed(seed))
+            result = self._train(data, rng, incremental=incremental, ddp=ddp)
         self._record(result, incremental=incremental, first=first,
                      early_stopping=self._use_early_stopping(len(data), incremental))
         return self
@@ -267,7 +303,7 @@ class BaseSequenceEstimator(BaseEstimator):
             return n_sequences >= AUTO_EARLY_STOPPING_MIN_SEQUENCES
         return bool(self.early_stopping)
 
-    def _train(self, data, rng, *, incremental):
+    def _train(self, data, rng, *, incremental, ddp=None):
         validate = None
         train_data = data
         if self._use_early_stopping(len(data), incremental):
@@ -284,22 +320,44 @@ class BaseSequenceEstimator(BaseEstimator):
             train_data = data.subset(np.sort(perm[n_valid:]))
             validate = lambda module: self._validation_score(module, valid_data)  # noqa: E731
         epoch_batches = self._epoch_batches(train_data, rng)
+        loss_fn, sync, verbose = self._batch_loss, None, self.verbose
+        if ddp is not None:
+            # Each rank trains on its rows of every global batch through
+            # DistributedDataParallel; see skrnn.distributed.
+            sync = ddp.data_parallel(self.module_, self._batch_loss, self._loss_weight)
+            epoch_batches, loss_fn = sync.epoch_batches(epoch_batches), sync.loss_fn
+            if validate is not None and getattr(self, "_validation_combine", None) is not None:
+                validate = ddp.sharded_validation(valid_data, self._validation_partial,
+                                                  self._validation_combine)
+            elif validate is not None:
+                validate = ddp.shared_validation(validate)
+            verbose = verbose if ddp.rank == 0 else 0
 
         return _training.train(
             self.module_,
             self.optimizer_,
             epoch_batches,
-            self._batch_loss,
+            loss_fn,
             max_epochs=1 if incremental else self.max_epochs,
             validate=validate,
             n_iter_no_change=self.n_iter_no_change,
             tol=self.tol,
             clip_value=self.clip_value,
             clip_norm=self.clip_norm,
-            verbose=self.verbose,
+            verbose=verbose,
             start_epoch=self.n_iter_,
             check_convergence=not incremental,
+            sync=sync,
         )
+
+    def _loss_weight(self, batch, n):
+        """What ``_batch_loss``'s mean is averaged over: mean times this is the summed loss.
+
+        ``n`` (the items counted) by default. Data-parallel training scales
+        each process's loss by it so that the averaged gradient is that of
+        the global batch's mean loss.
+        """
+        return n
 
     def _epoch_batches(self, train_data, rng):
         """Return ``epoch_batches(epoch)``: the training batches of one epoch.
@@ -352,13 +410,27 @@ class BaseSequenceEstimator(BaseEstimator):
                 stacklevel=_user_stacklevel(),
             )
         elif result.status == "interrupted":
-            kept = (f"the best weights so far (epoch {result.best_epoch})"
-                    if result.best_score is not None else "the weights of the last finished epoch")
+            if result.best_score is not None:
+                kept = f"the best weights so far (epoch {result.best_epoch})"
+            elif done:
+                kept = "the weights of the last finished epoch"
+            else:
+                kept = "the weights it had before this call (no epoch finished)"
             warnings.warn(
                 f"{name} training was interrupted (KeyboardInterrupt) after {len(done)} "
                 f"epoch(s); the estimator is fitted with {kept}. Call partial_fit or fit with "
                 "warm_start=True to continue.",
                 UserWarning,
+                stacklevel=_user_stacklevel(),
+            )
+        elif self._blown_up(done):
+            warnings.warn(
+                f"{name} training diverged: the training loss never went below "
+                f"{min(h['train_loss'] for h in done):.4g}, over {DIVERGED_LOSS_FACTOR:g} times "
+                f"that of a constant prediction ({self._constant_loss():.4g}), although the "
+                f"weights stayed finite; the model is unusable. Lower learning_rate (now "
+                f"{self.learning_rate}), set clip_norm (e.g. 1.0), or scale numeric inputs.",
+                ConvergenceWarning,
                 stacklevel=_user_stacklevel(),
             )
         elif result.status == "max_epochs":
@@ -372,6 +444,13 @@ class BaseSequenceEstimator(BaseEstimator):
                 stacklevel=_user_stacklevel(),
             )
 
+    def _blown_up(self, done):
+        """Whether every finished epoch of this call had an absurdly high (finite) loss."""
+        reference = self._constant_loss()
+        if reference is None or not done:
+            return False
+        return min(h["train_loss"] for h in done) > DIVERGED_LOSS_FACTOR * max(reference, 1.0)
+
     # -- inference ----------------------------------------------------------------
 
     def _inference_batches(self, lengths):
@@ -382,20 +461,24 @@ class BaseSequenceEstimator(BaseEstimator):
         """Apply ``fn(module, batch) -> list of per-sequence arrays`` over X in batches.
 
         Returns the per-sequence results in the order of X. Runs in eval mode
-        without gradients, in length-sorted batches.
+        without gradients, in length-sorted batches. Each batch is encoded
+        just before it runs, so memory beyond the results does not grow with
+        the size of X (benchmarks/memory.py).
         """
         self._check_fitted()
         seqs = self._check_inputs(X)
-        data = self._encode_inputs(seqs)
-        out = [None] * len(data)
+        lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
+        out = [None] * len(seqs)
         module = self.module_
         was_training = module.training
         module.eval()
         try:
             with torch.no_grad():
-                for idx in self._inference_batches(data.lengths):
-                    batch = _data.collate(data, idx, self.device_)
-                    for i, res in zip(batch.index, fn(module, batch)):
+                for idx in self._inference_batches(lengths):
+                    part = self._encode_inputs([seqs[i] for i in idx])
+                    batch = _data.collate(part, np.arange(len(idx)), self.device_)
+                    batch.index = idx  # positions in X, as for a batch of the whole data
+                    for i, res in zip(idx, fn(module, batch)):
                         out[i] = res
         finally:
             module.train(was_training)
@@ -405,9 +488,53 @@ class BaseSequenceEstimator(BaseEstimator):
     # (owned by skrnn/persistence.py; see its module docstring)
 
     def save(self, path):
-        """Save the fitted estimator to ``path`` (safetensors + JSON, nothing pickled).
+        """Save the fitted estimator to one file that is safe to share.
 
-        See :func:`skrnn.load`.
+        The file is a `safetensors <https://huggingface.co/docs/safetensors>`_
+        file: the network's weights, the optimizer's state (so training can
+        continue) and the numeric fitted arrays are tensors; the constructor
+        parameters, vocabularies, ``classes_`` and every other fitted
+        attribute are JSON in its metadata. Nothing is pickled, so
+        :func:`skrnn.load` can open a file from anyone: a bad or malicious
+        file fails to load with a ``ValueError``, it never runs code.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write (an existing file is replaced only once the new
+            one is complete). The extension is up to you; ``.skrnn`` or
+            ``.safetensors`` are good choices.
+
+        Returns
+        -------
+        path : str
+            The path written.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+        TypeError
+            If a fitted attribute holds a type the format cannot store
+            (the message names it).
+
+        See Also
+        --------
+        skrnn.load : Read the file back.
+
+        Examples
+        --------
+        >>> import skrnn
+        >>> X = [["a", "b"], ["b", "a", "b"]] * 5
+        >>> y = [["x", "y"], ["y", "x", "y"]] * 5
+        >>> tagger = skrnn.SequenceTagger(hidden_size=8, max_epochs=1, random_state=0)
+        >>> tagger = tagger.fit(X, y)  # doctest: +SKIP
+        >>> tagger.save("tagger.skrnn")  # doctest: +SKIP
+        'tagger.skrnn'
+        >>> same = skrnn.load("tagger.skrnn")  # doctest: +SKIP
+        >>> pairs = zip(same.predict(X), tagger.predict(X))  # doctest: +SKIP
+        >>> all((a == b).all() for a, b in pairs)  # doctest: +SKIP
+        True
         """
         from .persistence import save
 
@@ -416,19 +543,81 @@ class BaseSequenceEstimator(BaseEstimator):
     # -- export for serving ------------------------------------------------------------
     # (owned by skrnn/export.py; see its module docstring)
 
-    def to_torchscript(self, path=None):
-        """Export the inference network as TorchScript (see :mod:`skrnn.export`)."""
-        from .export import to_torchscript
-
-        return to_torchscript(self, path)
-
     def to_onnx(self, path):
-        """Export the inference network as ONNX (see :mod:`skrnn.export`)."""
+        """Export the fitted network to ONNX, with dynamic batch and time axes.
+
+        The model takes the arrays of :meth:`export_inputs` and returns what
+        the estimator would: class probabilities (per step for the tagger),
+        regression predictions in the target units, or a language model's
+        next-token log-probabilities per step (see :mod:`skrnn.export` for
+        the exact contract). Needs ``pip install "skrnn[export]"``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write the ``.onnx`` file.
+
+        Returns
+        -------
+        path : str or path-like
+            ``path``, e.g. for ``onnxruntime.InferenceSession(path)``.
+        """
         from .export import to_onnx
 
         return to_onnx(self, path)
 
+    def to_torchscript(self, path=None):
+        """Export the fitted network as TorchScript (``torch.jit.trace``), axes dynamic.
+
+        Same inputs and outputs as :meth:`to_onnx`, any cell type, no extra
+        dependency. PyTorch deprecates TorchScript (``torch.jit.trace``
+        warns): prefer :meth:`to_onnx` for new deployments.
+
+        Parameters
+        ----------
+        path : str or path-like, optional
+            Also save the module there; ``torch.jit.load`` reads it back
+            without skrnn.
+
+        Returns
+        -------
+        torch.jit.ScriptModule
+            Call it with the tensors of :meth:`export_inputs`, in order.
+        """
+        from .export import to_torchscript
+
+        return to_torchscript(self, path)
+
+    def export_inputs(self, X):
+        """The padded arrays an exported model (:meth:`to_onnx`) takes for raw X.
+
+        Parameters
+        ----------
+        X : list of sequences
+            As for ``predict``; for a :class:`~skrnn.LanguageModel`, prefixes
+            (may be empty), read after ``<bos>``.
+
+        Returns
+        -------
+        dict of str to ndarray
+            In input order: ``"inputs"`` (N, L) int64 token ids or (N, L, F)
+            float32 features, right-padded; ``"lengths"`` (N,) int64; and,
+            with a character CNN, ``"chars"`` (N, L, W) int64 character ids.
+            Feed it to ONNX Runtime as is, or to a TorchScript module as
+            ``module(*map(torch.from_numpy, arrays.values()))``.
+        """
+        from .export import export_inputs
+
+        return export_inputs(self, X)
+
     # -- pickling -------------------------------------------------------------------
+    # joblib / dask / Ray ship estimators as pickles. The network and optimizer
+    # states travel as ``torch.save`` bytes of CPU tensors and come back through
+    # ``torch.load(weights_only=True)``, which only rebuilds tensors and plain
+    # containers: the weights part of a pickle cannot run code, and a model
+    # fitted on a GPU unpickles on a CPU-only machine. (Unpickling the outer
+    # pickle still trusts its source, as with any pickle; for files from
+    # elsewhere use ``save`` / :func:`skrnn.load`, which unpickle nothing.)
 
     def __getstate__(self):
         # object.__getstate__ returns the live __dict__: copy before editing.
@@ -436,19 +625,21 @@ class BaseSequenceEstimator(BaseEstimator):
         module = state.pop("module_", None)
         optimizer = state.pop("optimizer_", None)
         if module is not None:
-            # Plain CPU tensors: a model fitted on a GPU unpickles anywhere.
-            state["_module_state"] = {k: v.detach().cpu() for k, v in module.state_dict().items()}
-            state["_optimizer_state"] = _to_cpu(optimizer.state_dict())
+            state["_module_state"] = _tensor_bytes(_to_cpu(module.state_dict()))
+            state["_optimizer_state"] = _tensor_bytes(_to_cpu(optimizer.state_dict()))
         state.pop("device_", None)
         return state
 
     def __setstate__(self, state):
-        module_state = state.pop("_module_state", None)
-        optimizer_state = state.pop("_optimizer_state", None)
+        module_state = _tensors_from_bytes(state.pop("_module_state", None))
+        optimizer_state = _tensors_from_bytes(state.pop("_optimizer_state", None))
         super().__setstate__(state)
         if module_state is not None:
             self.device_ = resolve_device(self.device, fallback=True)
-            self.module_ = self._build_network(self._network_config_)
+            # Building a network draws initial weights: keep the caller's global
+            # torch RNG untouched (the weights are overwritten right after).
+            with torch.random.fork_rng(devices=[]):
+                self.module_ = self._build_network(self._network_config_)
             self.module_.load_state_dict(module_state)
             self.module_.to(self.device_)
             self.module_.eval()
@@ -459,6 +650,7 @@ class BaseSequenceEstimator(BaseEstimator):
 
 
 def _to_cpu(obj):
+    """A copy of ``obj`` (nested dicts / lists / tuples) with every tensor detached on the CPU."""
     if isinstance(obj, torch.Tensor):
         return obj.detach().cpu()
     if isinstance(obj, dict):
@@ -466,6 +658,24 @@ def _to_cpu(obj):
     if isinstance(obj, (list, tuple)):
         return type(obj)(_to_cpu(v) for v in obj)
     return obj
+
+
+def _tensor_bytes(obj):
+    """``torch.save`` of a state dict, as bytes."""
+    import io
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def _tensors_from_bytes(blob):
+    """Inverse of :func:`_tensor_bytes`: tensors and plain containers only, on the CPU."""
+    if blob is None or isinstance(blob, dict):  # None: unfitted; dict: a pre-bytes pickle
+        return blob
+    import io
+
+    return torch.load(io.BytesIO(blob), weights_only=True, map_location="cpu")
 
 
 def make_encoder(config):

@@ -37,6 +37,14 @@ class ManyToOneMixin(BaseSequenceEstimator):
             targets.append(batch.targets)
         return torch.cat(outs), torch.cat(targets)
 
+    def _validation_partial(self, module, data):
+        """Outputs and targets of ``data`` on the CPU (data-parallel ranks gather them)."""
+        return tuple(t.cpu() for t in self._validation_outputs(module, data))
+
+    def _validation_combine(self, partials):
+        outputs, targets = (torch.cat([p[i] for p in partials]).to(self.device_) for i in (0, 1))
+        return self._score_outputs(outputs, targets)
+
 
 def _rows(module, batch):
     return list(module(batch).float().cpu().numpy())

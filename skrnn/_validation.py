@@ -59,7 +59,14 @@ def _as_outer_list(X, name, tables=True):
         raise ValueError(f"Complex data not supported: {name} has dtype {X.dtype}.")
     if isinstance(X, np.ndarray) and X.dtype == object and X.ndim > 1:
         # A numeric table stored as objects (e.g. from a DataFrame with mixed dtypes).
-        X = np.asarray(X, dtype=np.float64)
+        try:
+            X = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{name} is a {X.ndim}-D object array of shape {X.shape} whose entries are not "
+                "all numbers. Pass numeric series as a float array, or sequences of tokens as "
+                "a list of lists of str."
+            ) from None
     if isinstance(X, np.ndarray):
         if X.ndim >= 2 and X.shape[1] == 0 and X.shape[0] > 0:
             raise ValueError(
@@ -245,10 +252,11 @@ def _check_numeric(seqs, name, n_features):
     for i, seq in enumerate(seqs):
         try:
             arr = np.asarray(seq, dtype=np.float32)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError):
             raise ValueError(
-                f"{name}[{i}] could not be read as a 2-D float array (T_i, n_features): {exc}. "
-                "Check that every step has the same number of numeric features."
+                f"{name}[{i}] could not be read as a 2-D float array (T_i, n_features): "
+                f"{_describe_steps(seq)}. Every step must be a list of the same number of "
+                "numbers."
             ) from None
         if arr.ndim != 2:
             raise ValueError(
@@ -259,6 +267,11 @@ def _check_numeric(seqs, name, n_features):
             raise ValueError(
                 f"{name}[{i}] is an empty sequence; every sequence needs at least one step. "
                 "Drop empty sequences before calling the estimator."
+            )
+        if arr.shape[1] == 0:
+            raise ValueError(
+                f"{name}[{i}] has shape {arr.shape}: 0 features per step, while a minimum of "
+                "1 is required."
             )
         if not np.isfinite(arr).all():
             raise ValueError(
@@ -279,6 +292,18 @@ def _check_numeric(seqs, name, n_features):
             )
         out.append(arr)
     return out
+
+
+def _describe_steps(seq):
+    """What the steps of a sequence that is not a float array hold (for messages)."""
+    try:
+        steps = list(seq)[:20]
+    except TypeError:
+        return f"it is {_type_name(seq)}"
+    sizes = sorted({len(s) for s in steps if hasattr(s, "__len__") and not isinstance(s, str)})
+    types = sorted({_type_name(v) for s in steps
+                    for v in (s if isinstance(s, (list, tuple, np.ndarray)) else [s])})
+    return f"found steps of sizes {sizes} holding values of types {types}"
 
 
 def check_label_sequences(y, X, X_kind, *, name="y"):
@@ -333,7 +358,7 @@ def check_label_sequences(y, X, X_kind, *, name="y"):
                 f"{name}[{i}] is {_type_name(labels)} ({labels!r}); {name} must be a list of "
                 "label sequences, one label per step. Did you pass a flat list of labels?"
             )
-        arr = np.asarray(list(labels)) if not isinstance(labels, np.ndarray) else labels
+        arr = _label_array(labels, i, name)
         if arr.ndim != 1:
             raise ValueError(
                 f"{name}[{i}] must be a 1-D sequence of labels; got shape {arr.shape}."
@@ -367,6 +392,35 @@ def check_label_sequences(y, X, X_kind, *, name="y"):
             )
         out.append(arr)
     return out
+
+
+def _label_array(labels, i, name):
+    """One label sequence as an array; a label that is a container or None is a TypeError."""
+    if isinstance(labels, np.ndarray) and labels.dtype != object:
+        return labels
+    try:
+        labels = list(labels)
+    except TypeError:
+        raise TypeError(
+            f"{name}[{i}] is {_type_name(labels)} ({labels!r:.40}); {name} must be a list of "
+            "label sequences, one label per step."
+        ) from None
+    for j, label in enumerate(labels):
+        # Checked before numpy sees them: a nested list would become a ragged
+        # array (or an error about inhomogeneous shapes) instead of a clear message.
+        if not isinstance(label, (str, numbers.Number, np.generic)) or isinstance(
+                label, (complex, np.complexfloating)):
+            raise TypeError(
+                f"{name}[{i}][{j}] is {_type_name(label)} ({label!r:.40}); labels must be all "
+                "str or all int."
+            )
+    n_str = sum(isinstance(label, str) for label in labels)
+    if 0 < n_str < len(labels):
+        # numpy would silently turn 1 into '1'.
+        raise TypeError(
+            f"{name}[{i}] mixes str and numeric labels; labels must be all str or all int."
+        )
+    return np.asarray(labels)
 
 
 def _length_mismatch_message(i, seq, labels, X_kind, name):

@@ -79,6 +79,12 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
     loss_curve_, validation_scores_, best_validation_score_, n_iter_
         As for :class:`skrnn.SequenceTagger` (validation score: accuracy).
 
+    Notes
+    -----
+    Tokens (and characters) never seen in training are read as ``<unk>``.
+    :meth:`score` is the accuracy of :meth:`predict`: labels of y never seen
+    in training count as errors; ``partial_fit`` refuses them.
+
     Examples
     --------
     >>> import numpy as np
@@ -182,7 +188,16 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        y = column_or_1d(y, warn=True)
+        _check_label_types(y)
+        try:
+            y = column_or_1d(y, warn=True)
+        except ValueError as exc:
+            if "inhomogeneous" not in str(exc):
+                raise  # scikit-learn's own message (e.g. "y should be a 1d array")
+            raise ValueError(
+                "y must be a 1-D array-like of labels (str or int), one per sequence of X; "
+                "it holds nested sequences of different lengths."
+            ) from None
         if len(y) != len(seqs):
             raise ValueError(
                 f"X and y have different numbers of samples: {len(seqs)} and {len(y)}."
@@ -225,8 +240,16 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
         loss = F.cross_entropy(logits, batch.targets, weight=self._weights(logits.device))
         return loss, len(batch.targets)
 
+    def _loss_weight(self, batch, n):
+        # With class weights the loss is a weighted mean: it sums over the weights.
+        if self._class_weights is None:
+            return n
+        return float(np.asarray(self._class_weights)[batch.targets.cpu().numpy()].sum())
+
     def _validation_score(self, module, data):
-        logits, targets = self._validation_outputs(module, data)
+        return self._score_outputs(*self._validation_outputs(module, data))
+
+    def _score_outputs(self, logits, targets):
         loss = F.cross_entropy(logits, targets, weight=self._weights(logits.device)).item()
         return loss, float((logits.argmax(1) == targets).float().mean())
 
@@ -251,6 +274,11 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
         """Class probabilities, columns in ``classes_`` order, shape (n_samples, n_classes)."""
         return np.exp(self.predict_log_proba(X))
 
+    def score(self, X, y, sample_weight=None):
+        """Accuracy, as :meth:`sklearn.base.ClassifierMixin.score`; y as for :meth:`fit`."""
+        _check_label_types(y)
+        return super().score(X, y, sample_weight=sample_weight)
+
     def predict(self, X):
         """The most likely label of each sequence, shape (n_samples,)."""
         best = self._outputs(X).argmax(axis=1)
@@ -261,3 +289,25 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
         tags.input_tags.two_d_array = True
         tags.classifier_tags.multi_label = False
         return tags
+
+
+def _check_label_types(y):
+    """Refuse None and str mixed with other labels: numpy cannot even sort them."""
+    if y is None or isinstance(y, str):
+        return  # sklearn's checks say what is wrong
+    try:
+        values = np.asarray(y)  # as sklearn reads it: ['A', 1] becomes ['A', '1']
+    except UnicodeDecodeError:  # non-ASCII bytes next to str
+        values = np.asarray(y, dtype=object)
+    except ValueError:
+        return  # ragged: sklearn's checks say what is wrong
+    if values.dtype != object:
+        return
+    values = values.ravel()
+    is_str = [isinstance(v, str) for v in values]
+    if any(v is None for v in values) or (any(is_str) and not all(is_str)):
+        types = sorted({type(v).__name__ for v in values})
+        raise TypeError(
+            f"y holds labels of types {types}; labels must be all str or all numbers, "
+            "without None."
+        )

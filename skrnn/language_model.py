@@ -21,6 +21,9 @@ from .sampling import RecurrentStepper, sample_steps
 #: Scoring reads at most this many logits (N * window * V) at a time.
 _SCORE_LOGITS_BUDGET = 1 << 24
 
+#: Sampling temperatures are clamped to [_MIN_TEMPERATURE, 1 / _MIN_TEMPERATURE].
+_MIN_TEMPERATURE = 1e-6
+
 
 class LanguageModel(BaseSequenceEstimator):
     """Recurrent language model over characters or words.
@@ -219,6 +222,10 @@ class LanguageModel(BaseSequenceEstimator):
     def _network_config(self):
         return {"vocab_size": len(self.vocabulary_), "dropout": self.dropout}
 
+    def _constant_loss(self):
+        # Cross-entropy of a uniform next-token distribution.
+        return float(np.log(len(self.vocabulary_)))
+
     def _build_network(self, config):
         return LanguageModelNetwork(make_encoder(config["encoder"]), config["vocab_size"],
                                     config["dropout"])
@@ -295,6 +302,13 @@ class LanguageModel(BaseSequenceEstimator):
 
     def _validation_score(self, module, data):
         total, n = self._log_likelihood(module, data)
+        return -total / n, total / n
+
+    def _validation_partial(self, module, data):
+        return self._log_likelihood(module, data)
+
+    def _validation_combine(self, partials):
+        total, n = sum(p[0] for p in partials), sum(p[1] for p in partials)
         return -total / n, total / n
 
     def _fit(self, X, y, *, incremental=False, classes=None):
@@ -453,7 +467,8 @@ class LanguageModel(BaseSequenceEstimator):
             are read as ``<unk>``.
         temperature : float, default=1.0
             Logits are divided by it: below 1 is more conservative, towards 0
-            approaches greedy decoding, above 1 more surprising.
+            approaches greedy decoding, above 1 more surprising. Clamped to
+            [1e-6, 1e6], beyond which sampling is greedy (uniform) anyway.
         top_k : int or None, default=None
             Draw only among the ``top_k`` most likely tokens.
         random_state : int, RandomState instance or None, default=None
@@ -484,7 +499,17 @@ class LanguageModel(BaseSequenceEstimator):
                     f"1 <= top_k <= {n_drawable} or None."
                 )
         prefix_tokens = self._check_prefix(prefix)
-        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+        try:
+            seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+        except ValueError:
+            raise ValueError(
+                "random_state must be None, an int in [0, 2**32 - 1] or a "
+                f"numpy.random.RandomState instance; got {random_state!r}."
+            ) from None
+        # Dividing float32 logits by a tiny (huge) temperature overflows to inf
+        # (or turns -inf / inf into NaN) and breaks the draw; beyond these bounds
+        # sampling is already greedy (uniform), so clamping changes nothing else.
+        temperature = min(max(float(temperature), _MIN_TEMPERATURE), 1 / _MIN_TEMPERATURE)
         generator = torch.Generator(device=self.device_).manual_seed(seed)
 
         module = self.module_
@@ -523,7 +548,9 @@ class LanguageModel(BaseSequenceEstimator):
                     f"{type(prefix).__name__}."
                 )
             return list(prefix)
-        if isinstance(prefix, str) or not all(isinstance(t, str) for t in prefix):
+        # A generator would be used up by the check: only real sequences are read.
+        if (not isinstance(prefix, (list, tuple, np.ndarray))
+                or not all(isinstance(t, str) for t in prefix)):
             raise TypeError(
                 "prefix must be a list of str tokens for a word-level model, e.g. "
                 "['the', 'king']; got " + (repr(prefix)[:40]) + "."

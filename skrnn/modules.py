@@ -203,7 +203,12 @@ class RecurrentEncoder(nn.Module):
         x = self.embedding(batch.inputs)  # (N, L, embedding_dim)
         if self.char_cnn is not None:
             words = self.char_cnn(batch.chars)  # (U, char_filters)
-            x = torch.cat([x, words[batch.char_index]], dim=-1)  # (N, L, E)
+            # A lookup, not words[batch.char_index]: the backward of advanced
+            # indexing sums with atomic adds across threads on the CPU (a
+            # different float rounding every run); embedding's backward is
+            # deterministic, so a seed gives the same weights at any thread count.
+            x = torch.cat([x, nn.functional.embedding(batch.char_index, words)],
+                          dim=-1)  # (N, L, E)
         return x
 
     def forward(self, batch, hx=None):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import torch.nn.functional as F
 from sklearn.base import RegressorMixin, _fit_context
@@ -9,6 +11,11 @@ from sklearn.utils.validation import check_array
 
 from ._many_to_one import ManyToOneMixin
 from .classifier import _SHARED_DOC
+
+#: numpy / Python messages of a failed float conversion: replaced by one that names y.
+_CONVERSION_ERROR = re.compile(
+    r"could not convert|float\(\) argument|setting an array element|inhomogeneous"
+)
 
 
 class SequenceRegressor(RegressorMixin, ManyToOneMixin):
@@ -30,6 +37,10 @@ class SequenceRegressor(RegressorMixin, ManyToOneMixin):
     n_features_in_, input_kind_, vocabulary_, module_, history_, loss_curve_,
     validation_scores_, best_validation_score_, n_iter_
         As for :class:`skrnn.SequenceClassifier` (validation score: R²).
+
+    Notes
+    -----
+    Tokens (and characters) never seen in training are read as ``<unk>``.
     """
 
     def __init__(
@@ -113,7 +124,7 @@ class SequenceRegressor(RegressorMixin, ManyToOneMixin):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        y = _as_targets(y)
         if y.ndim > 2:
             raise ValueError(f"y must be 1-D or 2-D; got shape {y.shape}.")
         if len(y) != len(seqs):
@@ -124,7 +135,13 @@ class SequenceRegressor(RegressorMixin, ManyToOneMixin):
         if first:
             self._y_1d = y.ndim == 1
             self.y_mean_ = y2.mean(axis=0)
-            scale = y2.std(axis=0)
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked next
+                scale = y2.std(axis=0)
+            if not (np.isfinite(self.y_mean_).all() and np.isfinite(scale).all()):
+                raise ValueError(
+                    "y is too large to standardise: its mean or standard deviation overflows "
+                    "float64. Rescale the targets, e.g. divide them by a constant."
+                )
             self.y_scale_ = np.where(scale > 0, scale, 1.0)
         elif y2.shape[1] != len(self.y_mean_):
             raise ValueError(
@@ -137,17 +154,29 @@ class SequenceRegressor(RegressorMixin, ManyToOneMixin):
         return {"n_outputs": len(self.y_mean_), "pooling": self.pooling,
                 "dropout": self.dropout}
 
+    def _constant_loss(self):
+        # Mean squared error of predicting the training mean of standardised targets.
+        return 1.0
+
     def _batch_loss(self, module, batch):
         pred = module(batch)  # (N, n_outputs)
         return F.mse_loss(pred, batch.targets), len(batch.targets)
 
     def _validation_score(self, module, data):
-        pred, targets = self._validation_outputs(module, data)
+        return self._score_outputs(*self._validation_outputs(module, data))
+
+    def _score_outputs(self, pred, targets):
         loss = F.mse_loss(pred, targets).item()
         # R², averaged over outputs (standardising both sides leaves it unchanged).
         resid = ((targets - pred) ** 2).sum(0)
         total = ((targets - targets.mean(0)) ** 2).sum(0).clamp(min=1e-12)
         return loss, float((1 - resid / total).mean())
+
+    def score(self, X, y, sample_weight=None):
+        """R² of the predictions, as :meth:`sklearn.base.RegressorMixin.score`; y as for fit."""
+        if y is None:
+            raise ValueError("score requires y: the true targets of the sequences in X.")
+        return super().score(X, _as_targets(y), sample_weight=sample_weight)
 
     def predict(self, X):
         """Predicted targets, shape (n_samples,) or (n_samples, n_outputs) as y was."""
@@ -160,3 +189,22 @@ class SequenceRegressor(RegressorMixin, ManyToOneMixin):
         tags.target_tags.multi_output = True
         return tags
 
+
+def _as_targets(y):
+    """y as a float array, with a message naming y when it holds non-numbers or is ragged."""
+    try:
+        return check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+    except (TypeError, ValueError) as exc:
+        if not _CONVERSION_ERROR.search(str(exc)):
+            raise  # scikit-learn's own check, whose message says what to do
+        raise ValueError(
+            f"y must hold numeric regression targets, shape (n_samples,) or (n_samples, "
+            f"n_outputs); got values of type {_value_types(y)}. Encode labels as numbers, "
+            "or use SequenceClassifier for class labels."
+        ) from None
+
+
+def _value_types(y):
+    """The type names found in y (for error messages)."""
+    values = np.asarray(y, dtype=object).ravel() if not isinstance(y, str) else [y]
+    return sorted({type(v).__name__ for v in values[:1000]})

@@ -119,6 +119,14 @@ class SequenceTagger(BaseSequenceEstimator):
     --------
     skrnn.metrics.entity_f1 : entity-level F1 for IOB2 / BIOES tags.
 
+    Notes
+    -----
+    Words never seen in training (or seen fewer than ``min_freq`` times)
+    are read as ``<unk>``, as are unseen characters; with character
+    features an unseen word still contributes its spelling. :meth:`score`
+    counts labels of y never seen in training as errors (the tagger cannot
+    predict them); ``partial_fit`` and ``warm_start`` refuse them.
+
     Examples
     --------
     >>> from skrnn import SequenceTagger
@@ -333,6 +341,10 @@ class SequenceTagger(BaseSequenceEstimator):
         return loss / n, n
 
     def _validation_score(self, module, data):
+        return self._validation_combine([self._validation_partial(module, data)])
+
+    def _validation_partial(self, module, data):
+        """Summed loss, correct tags and tag count of ``data`` (data-parallel ranks add them up)."""
         total_loss, correct, n = 0.0, 0, 0
         for idx in self._inference_batches(data.lengths):
             batch = _data.collate(data, idx, self.device_)
@@ -343,6 +355,10 @@ class SequenceTagger(BaseSequenceEstimator):
                                           reduction="sum").item()
             correct += int(((logits.argmax(-1) == batch.targets) & mask).sum())
             n += int(mask.sum())
+        return total_loss, correct, n
+
+    def _validation_combine(self, partials):
+        total_loss, correct, n = (sum(p[i] for p in partials) for i in range(3))
         return total_loss / n, correct / n
 
 

@@ -87,12 +87,17 @@ class _Table:
 
 
 def train_epoch(module, optimizer, batches, loss_fn, *, clip_value=None, clip_norm=None,
-                progress=False):
+                progress=False, sync=None):
     """One pass over ``batches``; return ``(mean loss per step, n_steps, finite)``.
 
     ``loss_fn(module, batch)`` returns the mean loss of the batch and the
     number of steps (tokens, sequences) it was averaged over. Clipping by
     value (element-wise) is applied first, then by total norm.
+
+    ``sync`` (data-parallel training, see :mod:`skrnn.distributed`) turns
+    each process's loss into the one to back-propagate and the global
+    batch's mean loss and step count: ``sync.reduce_loss(loss, n) -> (loss,
+    value, n)``; ``sync.all_finite(flag)`` agrees on the divergence check.
     """
     module.train()
     total = 0.0
@@ -104,7 +109,10 @@ def train_epoch(module, optimizer, batches, loss_fn, *, clip_value=None, clip_no
         batch = batch() if callable(batch) else batch
         optimizer.zero_grad(set_to_none=True)
         loss, n = loss_fn(module, batch)
-        value = loss.item()
+        if sync is None:
+            value = loss.item()
+        else:
+            loss, value, n = sync.reduce_loss(loss, n)
         if not math.isfinite(value):
             if bar is not None:
                 bar.close()
@@ -123,12 +131,14 @@ def train_epoch(module, optimizer, batches, loss_fn, *, clip_value=None, clip_no
     if bar is not None:
         bar.close()
     finite = all(torch.isfinite(p).all() for p in module.parameters())
+    if sync is not None:
+        finite = sync.all_finite(finite)
     return total / max(n_total, 1), n_total, finite
 
 
 def train(module, optimizer, epoch_batches, loss_fn, *, max_epochs, validate=None,
           n_iter_no_change=5, tol=1e-4, clip_value=None, clip_norm=None, verbose=0,
-          start_epoch=0, check_convergence=True, print_fn=print):
+          start_epoch=0, check_convergence=True, print_fn=print, sync=None):
     """Train for up to ``max_epochs`` epochs, with optional early stopping.
 
     Parameters
@@ -157,6 +167,9 @@ def train(module, optimizer, epoch_batches, loss_fn, *, max_epochs, validate=Non
     check_convergence : bool
         False for a single partial_fit epoch: no early stop, no status.
     print_fn : callable
+    sync : object or None
+        Data-parallel training only: see :func:`train_epoch`. ``validate``
+        must then return the same result on every process.
 
     Returns
     -------
@@ -179,7 +192,7 @@ def train(module, optimizer, epoch_batches, loss_fn, *, max_epochs, validate=Non
             progress = verbose > 0 and len(batches) >= PROGRESS_MIN_BATCHES
             loss, n_steps, finite = train_epoch(module, optimizer, batches, loss_fn,
                                                 clip_value=clip_value, clip_norm=clip_norm,
-                                                progress=progress)
+                                                progress=progress, sync=sync)
             if not finite:
                 module.load_state_dict(last_good)
                 result.status = "diverged"

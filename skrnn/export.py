@@ -1,0 +1,422 @@
+"""Export a fitted estimator's network for serving: ONNX, ``torch.export`` or TorchScript.
+
+The exported model takes padded tensors and returns the estimator's final
+outputs; the batch axis N and the time axis L (and the word width W of the
+character input) are dynamic, so one export serves batches of any size
+and any sequence length.
+
+================== ======================================== ====================================
+estimator          inputs                                   output
+================== ======================================== ====================================
+SequenceTagger     ``inputs`` (N, L), ``lengths`` (N,)      ``proba`` (N, L, C): per-step class
+                   [+ ``chars`` (N, L, W)]                  probabilities, columns ``classes_``
+SequenceClassifier same, or numeric ``inputs`` (N, L, F)    ``proba`` (N, C)
+SequenceRegressor  same                                     ``prediction`` (N,) or
+                                                            (N, n_outputs), in target units
+LanguageModel      ``inputs`` (N, L): ``<bos>`` then the    ``log_proba`` (N, L, V): step t holds
+                   token ids; ``lengths`` (N,)              log P(next token | inputs[:t+1])
+================== ======================================== ====================================
+
+- ``inputs``: int64 token ids (``vocabulary_``; unknown tokens are
+  ``<unk>``, id 1) or float32 features, right-padded (with 0);
+  ``lengths``: int64 true lengths, each at least 1.
+- ``chars`` (only when ``char_vocabulary_`` is set, i.e. a character CNN):
+  int64 character ids (``char_vocabulary_``) of every token, right-padded
+  with 0, words longer than 20 characters cut to their first 12 and last
+  8, as in training (``export_inputs`` sets padded steps to 0; the model
+  ignores them whatever they hold).
+- Per-step outputs are 0 at padded steps (steps at or beyond a sequence's
+  length), so summing a language model's log-probabilities of the true next
+  tokens over the whole padded array gives each sequence's log-likelihood.
+- ``LanguageModel``: ``<pad>`` and ``<bos>`` have probability 0 (their
+  log-probability is ``-inf``), as in ``predict_proba`` and ``score``; the
+  last real step gives the probability of ``<eos>``, "the sequence ends".
+- ``SequenceRegressor``: the target standardisation (``y_mean_``,
+  ``y_scale_``) is part of the graph; the output is ``(N,)`` when the
+  regressor was fitted with 1-D y, as ``predict`` returns.
+
+:meth:`~skrnn._base.BaseSequenceEstimator.export_inputs` builds these
+arrays from raw X. The network is exact on right padding (the backward
+direction reverses each sequence within its own length), so every sequence
+gets the estimator's result whatever it is batched with.
+
+Which exporter: ONNX (``to_onnx``) is the serving format; it needs the
+``export`` extra (onnx, onnxscript; onnxruntime to run it). TorchScript
+(``to_torchscript``, via ``torch.jit.trace``) needs nothing more, but
+PyTorch deprecates TorchScript (in torch 2.13 ``torch.jit.trace``, ``save``
+and ``load`` emit a ``DeprecationWarning``). :func:`to_exported_program`
+gives a ``torch.export`` program. Every cell type exports with every axis
+dynamic: LSTM and GRU layers become ONNX ``LSTM`` / ``GRU`` operators; a
+plain RNN (``cell="rnn"``) is exported as the GRU that computes exactly the
+same steps (see :func:`_rnn_as_gru`), because ``torch.export`` would unroll
+it over the example's length.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import warnings
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import data as _data
+from ._validation import check_sequences
+from .modules import LanguageModelNetwork, PoolingNetwork, TaggingNetwork
+
+#: How to install what :func:`to_onnx` needs.
+_ONNX_EXTRA = 'pip install "skrnn[export]"'
+
+
+class InferenceNetwork(nn.Module):
+    """A fitted network in eval mode: padded tensors in, final outputs out.
+
+    Parameters
+    ----------
+    network : nn.Module
+        A ``TaggingNetwork``, ``PoolingNetwork`` or ``LanguageModelNetwork``
+        on the CPU. Call ``.eval()`` before use (:func:`inference_network`
+        does), so that dropout is off.
+    output : {"proba", "log_proba", "regression"}
+        Softmax over the last axis; log-softmax with the ``banned`` ids at
+        -inf (language model); or regression outputs mapped back to the
+        target units.
+    banned : list of int, optional
+        Ids with probability 0 ("log_proba" only).
+    y_mean, y_scale : array-like of shape (n_outputs,), optional
+        Target standardisation ("regression" only).
+    squeeze : bool, default=False
+        Return a single regression output as shape (N,).
+    """
+
+    def __init__(self, network, output, *, banned=None, y_mean=None, y_scale=None,
+                 squeeze=False):
+        super().__init__()
+        self.network = network
+        self.output = output
+        self.squeeze = squeeze
+        self.per_step = not isinstance(network, PoolingNetwork)
+        self.uses_chars = network.encoder.char_cnn is not None
+        if output == "log_proba":
+            banned_mask = torch.zeros(network.head.out_features, dtype=torch.bool)
+            banned_mask[list(banned)] = True
+            self.register_buffer("banned", banned_mask)
+        if output == "regression":
+            self.register_buffer("y_mean", torch.tensor(np.asarray(y_mean), dtype=torch.float32))
+            self.register_buffer("y_scale",
+                                 torch.tensor(np.asarray(y_scale), dtype=torch.float32))
+
+    def forward(self, inputs, lengths, chars=None):
+        """Outputs for ``inputs`` (N, L) or (N, L, F), ``lengths`` (N,), ``chars`` (N, L, W)."""
+        batch = _data.Batch(inputs=inputs, lengths=lengths, index=None)
+        if self.uses_chars:
+            n, longest = inputs.shape
+            # Each (sequence, step) is its own row of the form table: the CNN reads
+            # every token's characters independently, so this equals training's
+            # table of distinct forms, without a data-dependent unique().
+            batch.chars = chars.flatten(0, 1)  # (N*L, W)
+            batch.char_index = torch.arange(n * longest, device=inputs.device).view(n, longest)
+        if self.output == "log_proba":
+            logits, _ = self.network(batch)  # (N, L, V)
+            out = torch.log_softmax(logits.masked_fill(self.banned, float("-inf")), dim=-1)
+        else:
+            out = self.network(batch)  # (N, L, C) or (N, C)
+            if self.output == "proba":
+                out = torch.softmax(out, dim=-1)
+            else:
+                out = out * self.y_scale + self.y_mean  # (N, n_outputs)
+                if self.squeeze:
+                    out = out[:, 0]
+        if self.per_step:
+            longest = inputs.shape[1]
+            padded = torch.arange(longest, device=inputs.device) >= lengths.unsqueeze(1)
+            out = out.masked_fill(padded.unsqueeze(2), 0.0)  # (N, L, C)
+        return out
+
+
+def inference_network(estimator):
+    """The :class:`InferenceNetwork` of a fitted estimator, on the CPU.
+
+    The estimator is not modified: its network is rebuilt from
+    ``_network_config_`` and loaded with a CPU copy of the weights.
+
+    Parameters
+    ----------
+    estimator : fitted skrnn estimator
+
+    Returns
+    -------
+    InferenceNetwork
+    """
+    estimator._check_fitted()
+    with torch.random.fork_rng(devices=[]):  # building draws initial weights: keep the seed
+        network = estimator._build_network(estimator._network_config_)
+    network.load_state_dict({k: v.detach().cpu() for k, v in
+                             estimator.module_.state_dict().items()})
+    if isinstance(network, LanguageModelNetwork):
+        wrapped = InferenceNetwork(network, "log_proba", banned=estimator._banned_ids())
+    elif isinstance(network, TaggingNetwork):
+        wrapped = InferenceNetwork(network, "proba")
+    elif isinstance(network, PoolingNetwork) and hasattr(estimator, "y_mean_"):
+        wrapped = InferenceNetwork(network, "regression", y_mean=estimator.y_mean_,
+                                   y_scale=estimator.y_scale_, squeeze=estimator._y_1d)
+    elif isinstance(network, PoolingNetwork):
+        wrapped = InferenceNetwork(network, "proba")
+    else:
+        raise TypeError(f"{type(estimator).__name__} has a {type(network).__name__}, which "
+                        "skrnn.export does not know how to export.")
+    return wrapped.eval().requires_grad_(False)
+
+
+def input_names(estimator):
+    """Names of the exported model's inputs, in order."""
+    names = ["inputs", "lengths"]
+    if getattr(estimator, "char_vocabulary_", None) is not None:
+        names.append("chars")
+    return names
+
+
+def output_name(estimator):
+    """Name of the exported model's output: "proba", "log_proba" or "prediction"."""
+    if hasattr(estimator, "y_mean_"):
+        return "prediction"
+    return "log_proba" if estimator._bos_eos else "proba"
+
+
+def export_inputs(estimator, X):
+    """The padded arrays an exported model takes for raw X.
+
+    See :meth:`skrnn._base.BaseSequenceEstimator.export_inputs`.
+    """
+    estimator._check_fitted()
+    if estimator._bos_eos:
+        # A language model reads <bos> first; an empty prefix is allowed.
+        seqs = check_sequences(X, kind=estimator.input_kind_,
+                               allowed_kinds=estimator._allowed_kinds, allow_empty=True)[0]
+        data = _data.EncodedData(inputs=estimator._framed(seqs, eos=False))
+    else:
+        data = estimator._encode_inputs(estimator._check_inputs(X))
+    if data.inputs[0].ndim == 2:
+        inputs = _data._pad(data.inputs, 0.0, np.float32)  # (N, L, F)
+    else:
+        inputs = _data._pad(data.inputs, 0, np.int64)  # (N, L)
+    arrays = {"inputs": inputs, "lengths": data.lengths.copy()}
+    if data.forms is not None:
+        forms = _data._pad(data.forms, 0, np.int64)  # (N, L) rows of char_matrix
+        chars = data.char_matrix[forms]  # (N, L, W)
+        chars[np.arange(inputs.shape[1]) >= data.lengths[:, None]] = 0  # padded steps
+        arrays["chars"] = chars
+    return arrays
+
+
+def _example_inputs(estimator):
+    """Small inputs to trace with; distinct sizes so no two axes get unified.
+
+    Neither axis is 0 or 1 (export would fix such sizes as constants), and
+    lengths are ragged so the bidirectional reversal is exercised.
+    """
+    n, longest, width = 3, 4, 5
+    lengths = torch.tensor([4, 2, 3])
+    if estimator.input_kind_ == "numeric":
+        inputs = torch.zeros(n, longest, estimator.n_features_in_)
+    else:
+        inputs = torch.ones(n, longest, dtype=torch.long)  # <unk> everywhere
+    args = (inputs, lengths)
+    if getattr(estimator, "char_vocabulary_", None) is not None:
+        args += (torch.ones(n, longest, width, dtype=torch.long),)
+    return args
+
+
+def _dynamic_shapes(estimator):
+    batch, steps = torch.export.Dim("batch"), torch.export.Dim("steps")
+    shapes = {"inputs": {0: batch, 1: steps}, "lengths": {0: batch}}
+    if getattr(estimator, "char_vocabulary_", None) is not None:
+        shapes["chars"] = {0: batch, 1: steps, 2: torch.export.Dim("word_length")}
+    return shapes
+
+
+@contextlib.contextmanager
+def _quiet_export():
+    """Silence PyTorch's notes on its own internals while exporting.
+
+    They concern torch, not the user's model: ``nn.RNN`` re-assigning its
+    flat weights, PyTorch's while-loop decomposition calling a deprecated
+    check, the pytree API, the ONNX exporter renaming axes and lacking
+    torchvision.
+    """
+    # The ONNX exporter logs a warning per missing torchvision operator.
+    registration = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = registration.level
+    registration.setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        for message in (".*_flat_weights.* were assigned during export",
+                        ".*_check_is_size will be removed", ".*isinstance\\(treespec, LeafSpec\\)",
+                        ".*The axis name: .* will not be used"):
+            warnings.filterwarnings("ignore", message=message)
+        try:
+            yield
+        finally:
+            registration.setLevel(level)
+
+
+#: Gate bias that saturates a sigmoid: float32 sigmoid(+-1e4) is exactly 1 / 0.
+_SATURATE = 1e4
+
+
+def _rnn_as_gru(rnn):
+    """An ``nn.GRU`` that computes exactly what the tanh ``nn.RNN`` ``rnn`` computes.
+
+    With its reset gate held at 1 and its update gate at 0 (zero weights,
+    saturating biases), a GRU step is ``tanh(W_ih x + b_ih + W_hh h + b_hh)``,
+    the plain RNN step. ``torch.export`` (hence ONNX) keeps a GRU's time axis
+    dynamic but unrolls a plain RNN over the example's length.
+    """
+    gru = nn.GRU(rnn.input_size, rnn.hidden_size, rnn.num_layers, bias=True,
+                 batch_first=rnn.batch_first, bidirectional=rnn.bidirectional)
+    h = rnn.hidden_size
+    with torch.no_grad():
+        for name, param in gru.named_parameters():
+            param.zero_()  # reset and update gates (rows :2H) read nothing
+            source = getattr(rnn, name, None)  # weight_ih_l0, bias_hh_l0_reverse, ...
+            if source is not None:
+                param[2 * h:] = source  # the candidate state is the RNN's step
+            if name.startswith("bias_ih"):
+                param[:h] = _SATURATE  # reset gate = 1
+                param[h:2 * h] = -_SATURATE  # update gate = 0: keep no old state
+    return gru
+
+
+def _without_plain_rnns(module):
+    """Replace every ``nn.RNN`` inside ``module`` (in place) by its equivalent GRU."""
+    for parent in list(module.modules()):
+        for name, child in list(parent.named_children()):
+            if type(child) is nn.RNN:
+                if child.nonlinearity != "tanh" or not child.bias:
+                    raise ValueError("Only tanh RNN layers with biases can be exported.")
+                setattr(parent, name, _rnn_as_gru(child).train(child.training))
+    return module
+
+
+
+@contextlib.contextmanager
+def _rnn_while_loops():
+    """Let ``torch.export`` keep the time axis of LSTM and GRU layers dynamic.
+
+    By default export decomposes a recurrent layer into a Python loop over
+    the example's time steps, which fixes the sequence length. PyTorch's
+    while-loop decompositions keep it symbolic; ``torch.onnx.export`` uses
+    them itself while capturing the graph, but not while decomposing it, so
+    they are registered around the whole export.
+    """
+    try:
+        from torch.export._patches import (
+            register_gru_while_loop_decomposition,
+            register_lstm_while_loop_decomposition,
+        )
+    except ImportError as exc:
+        raise ImportError(
+            "Exporting with a dynamic time axis needs torch.export's while-loop RNN "
+            f"decompositions, which this PyTorch ({torch.__version__}) lacks. Upgrade PyTorch "
+            "(tested with 2.13), or use to_torchscript()."
+        ) from exc
+    with register_lstm_while_loop_decomposition(), register_gru_while_loop_decomposition():
+        yield
+
+
+def to_exported_program(estimator, path=None):
+    """Export the inference network with ``torch.export`` (dynamic batch and time axes).
+
+    Parameters
+    ----------
+    estimator : fitted skrnn estimator
+    path : str or path-like, optional
+        Also save the program there (``torch.export.save``, a ``.pt2`` file).
+
+    Returns
+    -------
+    torch.export.ExportedProgram
+        Call ``program.module()(*tensors)`` with the tensors of
+        :meth:`export_inputs`.
+    """
+    network = _without_plain_rnns(inference_network(estimator))
+    with _rnn_while_loops(), _quiet_export():
+        program = torch.export.export(network, _example_inputs(estimator),
+                                      dynamic_shapes=_dynamic_shapes(estimator))
+    if path is not None:
+        torch.export.save(program, os.fspath(path))
+    return program
+
+
+def to_torchscript(estimator, path=None):
+    """Export the inference network as TorchScript (``torch.jit.trace``).
+
+    Every axis stays dynamic (tracing records shapes as operations) and every
+    cell type works. PyTorch deprecates TorchScript: ``torch.jit.trace``
+    emits its own ``DeprecationWarning``; prefer :func:`to_onnx`.
+
+    Parameters
+    ----------
+    estimator : fitted skrnn estimator
+    path : str or path-like, optional
+        Also save the module there (``torch.jit.save``); load it with
+        ``torch.jit.load`` (no skrnn needed).
+
+    Returns
+    -------
+    torch.jit.ScriptModule
+        Call it with the tensors of :meth:`export_inputs`, in order.
+    """
+    network = inference_network(estimator)
+    with torch.no_grad(), warnings.catch_warnings():
+        # The recurrent layers' input checks compare traced sizes with Python
+        # ints; they concern fixed feature sizes only: their TracerWarnings are noise.
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        module = torch.jit.trace(network, _example_inputs(estimator))
+    if path is not None:
+        torch.jit.save(module, os.fspath(path))
+    return module
+
+
+def _require_onnx():
+    missing = []
+    for name in ("onnx", "onnxscript"):
+        try:
+            __import__(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        raise ImportError(
+            f"to_onnx needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'}"
+            f" not installed. Install the export extra: {_ONNX_EXTRA} (it also installs "
+            "onnxruntime, to run the exported model)."
+        )
+
+
+def to_onnx(estimator, path):
+    """Export the inference network to an ONNX file (dynamic batch and time axes).
+
+    Parameters
+    ----------
+    estimator : fitted skrnn estimator
+    path : str or path-like
+        Where to write the ``.onnx`` file (weights included, so under
+        ONNX's 2 GB limit for a single file).
+
+    Returns
+    -------
+    path : str or path-like
+        ``path``, e.g. for ``onnxruntime.InferenceSession(path)``.
+    """
+    _require_onnx()
+    network = _without_plain_rnns(inference_network(estimator))
+    with _rnn_while_loops(), _quiet_export():
+        program = torch.onnx.export(
+            network, _example_inputs(estimator), dynamo=True,
+            input_names=input_names(estimator), output_names=[output_name(estimator)],
+            dynamic_shapes=_dynamic_shapes(estimator), verbose=False,
+        )
+    program.save(os.fspath(path), external_data=False)
+    return path
