@@ -330,15 +330,19 @@ class LanguageModel(BaseSequenceEstimator):
         tail = [v.eos_id] if eos else []
         return [np.concatenate([[v.bos_id], v.encode(s), tail]).astype(np.int64) for s in seqs]
 
-    def _log_likelihood(self, module, data):
+    def _log_likelihood(self, module, data, encode=None):
         """Sum of next-token log-probabilities (nats) and token count over ``data``.
 
         Every sequence is read from a fresh state: ``<bos>`` predicts the first
-        token and the last token predicts ``<eos>``.
+        token and the last token predicts ``<eos>``. ``data`` is encoded
+        (:class:`~skrnn.data.EncodedData`), or raw sequences with ``encode``
+        (the vocabulary's): then each batch is encoded just before it runs, so
+        scoring a large corpus holds no second copy of it as ids.
         """
         v = self.vocabulary_
-        framed = [np.concatenate([[v.bos_id], s, [v.eos_id]]) for s in data.inputs]
-        lengths = np.fromiter((len(f) - 1 for f in framed), dtype=np.int64, count=len(framed))
+        seqs = data.inputs if encode is None else data
+        encode = encode or (lambda s: s)
+        lengths = np.fromiter((len(s) + 1 for s in seqs), dtype=np.int64, count=len(seqs))
         vocab = len(v)
         banned = self._banned_ids()
         total, count = 0.0, 0
@@ -347,7 +351,8 @@ class LanguageModel(BaseSequenceEstimator):
         try:
             with torch.no_grad():
                 for idx in _data.bucket_batches(lengths, self.batch_size):
-                    rows = [framed[i] for i in idx]
+                    rows = [np.concatenate([[v.bos_id], encode(seqs[i]), [v.eos_id]])
+                            for i in idx]
                     padded = _data._pad(rows, _data.IGNORE_INDEX, np.int64)
                     padded = torch.from_numpy(padded).to(self.device_)
                     inputs = padded[:, :-1].clamp(min=0)  # pads read as <pad> (id 0)
@@ -390,8 +395,8 @@ class LanguageModel(BaseSequenceEstimator):
         float
         """
         self._check_fitted()
-        data = self._encode_inputs(self._check_inputs(X))
-        total, count = self._log_likelihood(self.module_, data)
+        seqs = self._check_inputs(X)
+        total, count = self._log_likelihood(self.module_, seqs, encode=self.vocabulary_.encode)
         return total / count
 
     def perplexity(self, X):
