@@ -114,19 +114,11 @@ def load():
     return os.getloadavg()[0]
 
 
-def environment(*extra_versions):
-    """Machine facts every report records."""
-    import torch
-
-    return dict(torch_threads=torch.get_num_threads(), cpu=cpu_name(),
-                cpu_count=os.cpu_count(), versions=versions(*extra_versions),
-                source=source_revision(), loadavg_start=list(os.getloadavg()))
-
-
-def write_report(report, path):
+def write_report(report, path, announce=True):
     """Write ``report`` as JSON to ``path`` (creating its folder), stamped with the date."""
     report.setdefault("date", time.strftime("%Y-%m-%dT%H:%M:%S"))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, default=float) + "\n")
-    print(f"\nwrote {path}")
+    if announce:
+        print(f"\nwrote {path}")

@@ -119,7 +119,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import math
 import os
 import sys
@@ -138,7 +137,15 @@ if str(HERE.parent) not in sys.path:
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from _common import Clock, cpu_name, load, matmul_peak_gflops, source_revision, versions  # noqa: E402
+from _common import (  # noqa: E402
+    Clock,
+    cpu_name,
+    load,
+    matmul_peak_gflops,
+    source_revision,
+    versions,
+    write_report,
+)
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from torch import nn  # noqa: E402
 
@@ -809,8 +816,7 @@ def main(argv=None):
 
     def save():
         report["loadavg_end"] = list(os.getloadavg())
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2, default=float) + "\n")
+        write_report(report, args.out, announce=False)
 
     est = None
     if "char" in args.parts:

@@ -83,7 +83,6 @@ What the numbers mean
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -100,7 +99,7 @@ if str(HERE.parent) not in sys.path:
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from _common import Clock, cpu_name, matmul_peak_gflops, source_revision, versions  # noqa: E402
+from _common import Clock, cpu_name, matmul_peak_gflops, source_revision, versions, write_report  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
@@ -498,9 +497,7 @@ def main(argv=None):
         published_accuracy_range=list(PUBLISHED), notes=notes,
         date=time.strftime("%Y-%m-%dT%H:%M:%S"),
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, default=float) + "\n")
-    print(f"\nwrote {args.out}")
+    write_report(report, args.out)
     return report
 
 

@@ -69,7 +69,7 @@ if str(HERE.parent) not in sys.path:
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from _common import cpu_name, source_revision, versions  # noqa: E402
+from _common import cpu_name, source_revision, versions, write_report  # noqa: E402
 
 ALL_ESTIMATORS = ("tagger", "lm", "classifier", "regressor")
 FULL_SIZES = (10_000, 100_000, 1_000_000)
@@ -331,9 +331,7 @@ def main(argv=None):
         cpu_count=os.cpu_count(), versions=versions(), results=results,
         extra_growth_bytes_per_mtok=growth, date=time.strftime("%Y-%m-%dT%H:%M:%S"),
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwrote {args.out}")
+    write_report(report, args.out)
     return report
 
 

@@ -66,7 +66,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import os
 import sys
@@ -94,7 +93,7 @@ if __name__ == "__main__":
 import joblib  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from _common import cpu_name, source_revision, versions  # noqa: E402
+from _common import cpu_name, source_revision, versions, write_report  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import GridSearchCV, KFold  # noqa: E402
 
@@ -378,9 +377,7 @@ def main(argv=None):
         targets={"loky/sequential": 1.6}, notes=notes,
         date=time.strftime("%Y-%m-%dT%H:%M:%S"),
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, default=float) + "\n")
-    print(f"\nwrote {args.out}")
+    write_report(report, args.out)
     return report
 
 

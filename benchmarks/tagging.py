@@ -87,7 +87,6 @@ amount of work; their accuracies differ by initialisation, batch order and batch
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -106,7 +105,7 @@ if str(HERE.parent) not in sys.path:
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from _common import Clock, cpu_name, matmul_peak_gflops, source_revision, versions  # noqa: E402
+from _common import Clock, cpu_name, matmul_peak_gflops, source_revision, versions, write_report  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from torch import nn  # noqa: E402
 
@@ -835,9 +834,7 @@ def main(argv=None):
         targets={"skrnn/plain": 1.0, "skrnn/skorch": 2.0}, notes=notes,
         date=time.strftime("%Y-%m-%dT%H:%M:%S"),
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, default=float) + "\n")
-    print(f"\nwrote {args.out}")
+    write_report(report, args.out)
     return report
 
 

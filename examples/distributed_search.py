@@ -10,7 +10,7 @@ the local cluster).
 
 Run::
 
-    pip install "dask[distributed]"    # or: pip install ray
+    pip install ".[dask]"    # or: pip install ".[ray]"
     python examples/distributed_search.py              # local dask cluster, ~75 s on 2 cores
     python examples/distributed_search.py --backend ray
 """

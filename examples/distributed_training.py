@@ -28,7 +28,6 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
-import pickle
 import time
 
 from skrnn import SequenceTagger
@@ -42,7 +41,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64,
                         help="global batch size, shared out among the processes")
-    parser.add_argument("--out", default="tagger_ddp.pkl", help="where rank 0 saves the tagger")
+    parser.add_argument("--out", default="tagger_ddp.skrnn",
+                        help="where rank 0 saves the tagger (skrnn.load reads it back)")
     args = parser.parse_args()
 
     # torchrun sets RANK and WORLD_SIZE (and OMP_NUM_THREADS=1 unless given).
@@ -68,11 +68,9 @@ def main():
         print(f"\n{mode}: {tagger.n_iter_} epochs in {seconds:.1f} s "
               f"({tokens / seconds:.0f} training tokens/s)")
         print(f"test accuracy: {tagger.score(X_test, y_test):.4f}")
-        # Every rank holds the same weights; save once. (tagger.save(path)
-        # writes a pickle-free file that skrnn.load reads back.)
-        with open(args.out, "wb") as f:
-            pickle.dump(tagger, f)
-        print(f"saved to {args.out}")
+        # Every rank holds the same weights: save once, from rank 0.
+        tagger.save(args.out)
+        print(f"saved to {args.out} (skrnn.load reads it back)")
 
 
 if __name__ == "__main__":

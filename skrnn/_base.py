@@ -423,11 +423,15 @@ class BaseSequenceEstimator(BaseEstimator):
                 UserWarning,
                 stacklevel=_user_stacklevel(),
             )
-        elif self._blown_up(done):
+        elif first and self._blown_up(done):
+            # Only for a fresh fit: a later partial_fit / warm start may see data on
+            # another scale than the first fit's (the regressor's frozen y_scale_), where
+            # a large loss is legitimate.
             warnings.warn(
                 f"{name} training diverged: the training loss never went below "
                 f"{min(h['train_loss'] for h in done):.4g}, over {DIVERGED_LOSS_FACTOR:g} times "
-                f"that of a constant prediction ({self._constant_loss():.4g}), although the "
+                f"{max(self._constant_loss(), 1.0):.4g} (the loss of a constant prediction, "
+                "at least 1), although the "
                 f"weights stayed finite; the model is unusable. Lower learning_rate (now "
                 f"{self.learning_rate}), set clip_norm (e.g. 1.0), or scale numeric inputs.",
                 ConvergenceWarning,
@@ -550,7 +554,8 @@ class BaseSequenceEstimator(BaseEstimator):
         the estimator would: class probabilities (per step for the tagger),
         regression predictions in the target units, or a language model's
         next-token log-probabilities per step (see :mod:`skrnn.export` for
-        the exact contract). Needs ``pip install "skrnn[export]"``.
+        the exact contract). Needs onnx and onnxscript (skrnn's ``export``
+        extra: ``pip install ".[export]"`` from a clone).
 
         Parameters
         ----------

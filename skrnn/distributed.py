@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import multiprocessing
 import os
 import threading
 from dataclasses import replace
@@ -84,12 +85,23 @@ def is_distributed():
     True inside a ``torchrun`` launch with more than one process
     (``WORLD_SIZE > 1`` with ``RANK`` and ``MASTER_ADDR`` set), or when a
     process group of more than one process is already initialised; False
-    within :func:`single_process`.
+    within :func:`single_process`, and off the main thread.
+
+    The environment alone counts only in the process ``torchrun`` started:
+    worker processes of joblib / dask / multiprocessing inherit its
+    variables (a ``GridSearchCV(n_jobs=2)`` inside a torchrun job) but are
+    not ranks, and would wait forever for the others.
     """
     if getattr(_local, "disabled", False) or not dist.is_available():
         return False
+    if threading.current_thread() is not threading.main_thread():
+        # Fits in threads (joblib's threading backend) would interleave
+        # their collectives on one process group.
+        return False
     if dist.is_initialized():
         return dist.get_world_size() > 1
+    if multiprocessing.parent_process() is not None:
+        return False
     env = os.environ
     try:
         world = int(env.get("WORLD_SIZE", "1"))

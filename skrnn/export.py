@@ -67,9 +67,6 @@ from . import data as _data
 from ._validation import check_sequences
 from .modules import LanguageModelNetwork, PoolingNetwork, TaggingNetwork
 
-#: How to install what :func:`to_onnx` needs.
-_ONNX_EXTRA = 'pip install "skrnn[export]"'
-
 
 class InferenceNetwork(nn.Module):
     """A fitted network in eval mode: padded tensors in, final outputs out.
@@ -389,9 +386,9 @@ def _require_onnx():
             missing.append(name)
     if missing:
         raise ImportError(
-            f"to_onnx needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'}"
-            f" not installed. Install the export extra: {_ONNX_EXTRA} (it also installs "
-            "onnxruntime, to run the exported model)."
+            f"to_onnx needs onnx and onnxscript (missing: {', '.join(missing)}). Install "
+            "them: pip install onnx onnxscript onnxruntime (onnxruntime runs the exported "
+            "model), or skrnn's 'export' extra (pip install \".[export]\" from a clone)."
         )
 
 
@@ -410,6 +407,7 @@ def to_onnx(estimator, path):
     path : str or path-like
         ``path``, e.g. for ``onnxruntime.InferenceSession(path)``.
     """
+    estimator._check_fitted()  # an unfitted estimator says so before any missing extra
     _require_onnx()
     network = _without_plain_rnns(inference_network(estimator))
     with _rnn_while_loops(), _quiet_export():

@@ -307,7 +307,9 @@ def load(path):
         return _load_bytes(blob)
     except _NewerFormatError as exc:
         raise _NewerFormatError(f"{path!r} {exc}") from None
-    except Exception as exc:  # every failure becomes one clear error
+    except (MemoryError, OSError, torch.cuda.OutOfMemoryError):
+        raise  # this machine's problem (memory, devices, disk), not the file's
+    except Exception as exc:  # every failure of the file becomes one clear error
         reason = str(exc) if isinstance(exc, (ValueError, TypeError)) and str(exc) else (
             f"{type(exc).__name__}: {exc}")
         raise ValueError(f"{path!r} is not a valid skrnn model file: {reason}") from exc
@@ -440,9 +442,9 @@ def _set_attributes(est, decoder, attributes):
         _expect(
             _NAME_RE.match(name) and not (name.startswith("__") and name.endswith("__"))
             and name not in _REBUILT and name not in params and name not in _PICKLE_ONLY
-            # Never shadow a method or property of the class.
-            and not callable(getattr(cls, name, None))
-            and not isinstance(getattr(cls, name, None), property),
+            # Never shadow anything the class defines: methods, properties and
+            # class-level settings such as _parameter_constraints.
+            and not hasattr(cls, name),
             f"it sets the attribute {name!r}, which an estimator's file may not set.",
         )
         if isinstance(value, dict) and value.get("$type") == "same_as_param":

@@ -1,15 +1,14 @@
 """Shared fixtures: small real data and tiny fitted taggers (module-scoped, never mutated)."""
 
 import os
-import warnings
 
 # OpenMP threads that spin while waiting make oneDNN's RNN kernels up to 100x
 # slower when another process holds a core (measured: 8.3 s vs 0.08 s for the
 # same LSTM steps on 2 busy cores). Must be set before torch is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numpy as np
 import pytest
+from _helpers import quiet_fit, toy_tagging_data
 
 from skrnn import SequenceTagger
 from skrnn.datasets import load_brown_pos
@@ -21,21 +20,6 @@ def brown_small():
     Xtr, ytr = load_brown_pos("train")
     Xte, yte = load_brown_pos("test")
     return Xtr[:1500], ytr[:1500], Xte[:300], yte[:300]
-
-
-def toy_tagging_data(n=60, seed=0):
-    """Clearly structured token data: a tag depends on the word and its left neighbour."""
-    rng = np.random.RandomState(seed)
-    dets, nouns, verbs = ["the", "a", "every"], ["dog", "cat", "bird", "fish"], ["runs", "eats"]
-    X, y = [], []
-    for _ in range(n):
-        words, tags = [], []
-        for _ in range(rng.randint(1, 4)):
-            words += [dets[rng.randint(3)], nouns[rng.randint(4)], verbs[rng.randint(2)]]
-            tags += ["DET", "NOUN", "VERB"]
-        X.append(words)
-        y.append(tags)
-    return X, y
 
 
 @pytest.fixture(scope="session")
@@ -53,8 +37,6 @@ def toy_data():
 def fitted_tagger(toy_data):
     """A small tagger fitted on the toy data; tests must not modify it."""
     X, y = toy_data
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return SequenceTagger(hidden_size=16, embedding_dim=16, char_embedding_dim=8,
-                              char_filters=8, max_epochs=15, random_state=0,
-                              device="cpu").fit(X, y)
+    return quiet_fit(SequenceTagger(hidden_size=16, embedding_dim=16, char_embedding_dim=8,
+                                    char_filters=8, max_epochs=15, random_state=0, device="cpu"),
+                     X, y)

@@ -14,6 +14,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from _helpers import quiet_fit, random_series
 from joblib.pool import PicklingPool
 from scipy.stats import loguniform
 from sklearn.base import clone
@@ -56,8 +57,7 @@ def scoring(main):
 
 def series_data(n=40, seed=0):
     """Variable-length 2-feature series, a class label and a real target for each."""
-    rng = np.random.RandomState(seed)
-    X = [rng.randn(rng.randint(3, 12), 2).astype(np.float32) for _ in range(n)]
+    X = random_series(n, seed, min_length=3, max_length=11)
     y_class = np.array(["pos" if x[:, 0].mean() > 0 else "neg" for x in X])
     y_real = np.array([x[:, 0].mean() for x in X])
     return X, y_class, y_real
@@ -91,9 +91,7 @@ def sequential_cv(estimator, X, y):
 def grid_search(estimator, grid, X, y, main_scorer, n_jobs):
     search = GridSearchCV(estimator, grid, cv=KFold(2), n_jobs=n_jobs,
                           scoring=scoring(main_scorer), refit="score")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return search.fit(X, y)
+    return quiet_fit(search, X, y, category=ConvergenceWarning)
 
 
 def cv(estimator, X, y, n_jobs):
@@ -223,9 +221,7 @@ def test_dask_randomized_search_regressor_equals_sequential(dask_client, dask_pi
         search = RandomizedSearchCV(SequenceRegressor(**MANY_TO_ONE), space, n_iter=4,
                                     cv=KFold(2), n_jobs=n_jobs, random_state=0,
                                     scoring=scoring(_own_score), refit="score")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            return search.fit(X, y)
+        return quiet_fit(search, X, y, category=ConvergenceWarning)
 
     with one_torch_thread():
         sequential = randomized(n_jobs=1)
@@ -241,9 +237,8 @@ def test_estimator_fitted_on_dask_worker_predicts_like_local(dask_client, toy_da
     X, y = toy_data
     est = SequenceTagger(**TAGGER)
     remote = dask_client.submit(clone(est).fit, X, y, pure=False).result()
-    with one_torch_thread(), warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        local = clone(est).fit(X, y)
+    with one_torch_thread():
+        local = quiet_fit(clone(est), X, y, category=ConvergenceWarning)
         np.testing.assert_array_equal(remote.loss_curve_, local.loss_curve_)
         for p_remote, p_local in zip(remote.predict_proba(X), local.predict_proba(X)):
             np.testing.assert_array_equal(p_remote, p_local)

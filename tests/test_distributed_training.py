@@ -13,13 +13,15 @@ import os
 import pickle
 import subprocess
 import sys
-import warnings
 
+# As in conftest.py (spinning OpenMP threads slow oneDNN's RNNs on busy cores), repeated
+# here because torchrun's workers run this file as a script: conftest.py is not loaded there.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
 import pytest
 import torch
+from _helpers import quiet_fit, quiet_partial_fit, random_series, weights
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from skrnn import LanguageModel, SequenceClassifier, SequenceRegressor, SequenceTagger
@@ -65,8 +67,7 @@ def _case_classifier():
 
 
 def _case_regressor():
-    rng = np.random.RandomState(3)
-    X = [rng.randn(rng.randint(3, 8), 2).astype(np.float32) for _ in range(11)]
+    X = random_series(11, seed=3, min_length=3, max_length=7)
     y = np.stack([[s.sum(), s[:, 0].mean()] for s in X])
     est = SequenceRegressor(batch_size=3, max_epochs=2, early_stopping=True,
                             validation_fraction=0.3, **_SMALL)
@@ -152,17 +153,15 @@ class _StepRecorder:
 def _fit_case(name, recorder):
     est, X, y = CASES[name]()
     start = len(recorder.digests)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if name.endswith("partial_fit"):
-            for _ in range(2):
-                est.partial_fit(X, y)
-        else:
-            est.fit(X, y) if y is not None else est.fit(X)
+    if name.endswith("partial_fit"):
+        for _ in range(2):
+            quiet_partial_fit(est, X, y)
+    else:
+        quiet_fit(est, X, y)
     return {
         "digests": recorder.digests[start:],
         "sums": recorder.sums[start:],
-        "state": {k: v.detach().cpu().numpy() for k, v in est.module_.state_dict().items()},
+        "state": {k: v.numpy() for k, v in weights(est).items()},
         "train_loss": [h["train_loss"] for h in est.history_],
         "n_steps": [h.get("n_steps") for h in est.history_],
         "valid_score": [h.get("valid_score") for h in est.history_],

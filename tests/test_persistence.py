@@ -4,12 +4,12 @@ import io
 import json
 import pathlib
 import pickle
-import warnings
 
 import joblib
 import numpy as np
 import pytest
 import torch
+from _helpers import quiet_fit, quiet_partial_fit, same_weights, weights
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from sklearn.exceptions import NotFittedError
@@ -52,19 +52,14 @@ def make_estimator(name):
 
 
 def fit(name):
-    X, y = make_data(name)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return make_estimator(name).fit(X, y)
+    return quiet_fit(make_estimator(name), *make_data(name))
 
 
 def continue_training(est, name, how):
     X, y = make_data(name)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if how == "partial_fit":
-            return est.partial_fit(X, y)
-        return est.set_params(warm_start=True, max_epochs=1).fit(X, y)
+    if how == "partial_fit":
+        return quiet_partial_fit(est, X, y)
+    return quiet_fit(est.set_params(warm_start=True, max_epochs=1), X, y)
 
 
 @pytest.fixture(scope="module")
@@ -107,10 +102,7 @@ def assert_same_outputs(a, b):
 
 def assert_same_training_state(a, b):
     """Weights, optimizer state and random state are bit-identical."""
-    sa, sb = a.module_.state_dict(), b.module_.state_dict()
-    assert sa.keys() == sb.keys()
-    for k in sa:
-        np.testing.assert_array_equal(sa[k].numpy(), sb[k].numpy())
+    assert same_weights(weights(a), weights(b))
     oa, ob = a.optimizer_.state_dict(), b.optimizer_.state_dict()
     assert oa["param_groups"] == ob["param_groups"]
     assert oa["state"].keys() == ob["state"].keys() and len(oa["state"]) > 0
@@ -370,6 +362,11 @@ def _edit_dunder_attribute(doc, tensors):
     doc["attributes"]["__class__"] = "SequenceTagger"
 
 
+def _edit_class_setting(doc, tensors):
+    # An empty constraints table would switch off parameter validation after load.
+    doc["attributes"]["_parameter_constraints"] = {}
+
+
 def _edit_wrong_shape(doc, tensors):
     tensors["module.encoder.embedding.weight"] = torch.zeros(3, 3)
 
@@ -437,6 +434,7 @@ TAMPERING = [
     (_edit_bad_param_value, "learning_rate"),
     (_edit_method_attribute, "attribute 'predict'"),
     (_edit_dunder_attribute, "attribute '__class__'"),
+    (_edit_class_setting, "attribute '_parameter_constraints'"),
     (_edit_wrong_shape, "has shape \\(3, 3\\)"),
     (_edit_missing_tensor, "lacks the network weights"),
     (_edit_extra_module_tensor, "unexpected network weights"),

@@ -5,6 +5,14 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from _helpers import (
+    quiet_fit,
+    quiet_partial_fit,
+    random_series,
+    same_weights,
+    toy_tagging_data,
+    weights,
+)
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
@@ -18,27 +26,11 @@ COMMON = dict(hidden_size=8, embedding_dim=8, batch_size=16, max_epochs=3, early
 CHARS = dict(char_embedding_dim=4, char_filters=4)
 
 
-def _toy(n=60, seed=0):
-    """Token sequences of determiner-noun-verb phrases and their tags."""
-    rng = np.random.RandomState(seed)
-    dets, nouns, verbs = ["the", "a", "every"], ["dog", "cat", "bird", "fish"], ["runs", "eats"]
-    X, y = [], []
-    for _ in range(n):
-        words, tags = [], []
-        for _ in range(rng.randint(1, 4)):
-            words += [dets[rng.randint(3)], nouns[rng.randint(4)], verbs[rng.randint(2)]]
-            tags += ["DET", "NOUN", "VERB"]
-        X.append(words)
-        y.append(tags)
-    return X, y
-
-
-X_TOK, Y_TAGS = _toy()
+X_TOK, Y_TAGS = toy_tagging_data()
 Y_CLASS = ["dog" if "dog" in s else "other" for s in X_TOK]
 Y_NUM = [float(len(s)) for s in X_TOK]
 TEXTS = [" ".join(s) for s in X_TOK]
-_rng = np.random.RandomState(0)
-X_NUM = [_rng.randn(_rng.randint(3, 9), 2).astype(np.float32) for _ in range(60)]
+X_NUM = random_series(60, seed=0, min_length=3, max_length=8)
 Y_NUM_NUM = [float(x[:, 0].mean()) for x in X_NUM]
 
 #: name -> (estimator class, its parameters, X, y)
@@ -58,25 +50,11 @@ def make(name, cls=None, **params):
     return (cls or base)(**{**defaults, **params}), X, y
 
 
-def quiet_fit(est, X, y):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return est.fit(X, y)
-
-
-def weights(est):
-    return {k: v.detach().clone() for k, v in est.module_.state_dict().items()}
-
-
-def same_weights(a, b):
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-
-
 def all_finite(est):
     return all(torch.isfinite(v).all() for v in est.module_.state_dict().values())
 
 
-def outputs(est, X):
+def flat_outputs(est, X):
     """Everything the estimator predicts for X, as one flat float64 array."""
     if isinstance(est, LanguageModel):
         return np.concatenate([[est.score(X)], est.predict_proba(X[:5]).ravel()])
@@ -97,7 +75,7 @@ def test_same_seed_gives_bit_identical_weights_and_predictions(name):
     first = quiet_fit(est, X, y)
     second = quiet_fit(clone(first), X, y)
     assert same_weights(weights(first), weights(second))
-    assert np.array_equal(outputs(first, X), outputs(second, X))
+    assert np.array_equal(flat_outputs(first, X), flat_outputs(second, X))
     assert first.loss_curve_ == second.loss_curve_
 
 
@@ -116,7 +94,7 @@ def test_fit_and_predict_leave_global_rngs_untouched(name):
     torch_state = torch.random.get_rng_state()
     numpy_state = np.random.get_state()  # noqa: NPY002 - the legacy global RNG is under test
     quiet_fit(est, X, y)
-    outputs(est, X)
+    flat_outputs(est, X)
     est.partial_fit(X, y) if y is not None else est.partial_fit(X)
     assert torch.equal(torch.random.get_rng_state(), torch_state)
     after = np.random.get_state()  # noqa: NPY002
@@ -128,12 +106,16 @@ def test_fit_and_predict_leave_global_rngs_untouched(name):
 def test_results_do_not_depend_on_the_global_seeds(name):
     """With an int random_state, the global torch and numpy seeds change nothing."""
     fitted = []
-    with torch.random.fork_rng(devices=[]):
-        for seed in (1, 2):
-            torch.manual_seed(seed)
-            np.random.seed(seed)  # noqa: NPY002 - the legacy global seed must not matter
-            est, X, y = make(name)
-            fitted.append(weights(quiet_fit(est, X, y)))
+    numpy_state = np.random.get_state()  # noqa: NPY002 - restored below, for later tests
+    try:
+        with torch.random.fork_rng(devices=[]):
+            for seed in (1, 2):
+                torch.manual_seed(seed)
+                np.random.seed(seed)  # noqa: NPY002 - the legacy global seed must not matter
+                est, X, y = make(name)
+                fitted.append(weights(quiet_fit(est, X, y)))
+    finally:
+        np.random.set_state(numpy_state)  # noqa: NPY002
     assert same_weights(*fitted)
 
 
@@ -144,9 +126,7 @@ def test_partial_fit_sequences_are_reproducible(name):
     for _ in range(2):
         est, X, y = make(name)
         for _ in range(2):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                est.partial_fit(X, y) if y is not None else est.partial_fit(X)
+            quiet_partial_fit(est, X, y)
         runs.append(weights(est))
     assert same_weights(*runs)
 
@@ -242,9 +222,7 @@ def batches_per_epoch(name, **params):
 def refit_once(est, X, y):
     """One more epoch with partial_fit (faults off)."""
     est.fail_at, est.interrupt_validation_at = None, None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return est.partial_fit(X, y) if y is not None else est.partial_fit(X)
+    return quiet_partial_fit(est, X, y)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -264,7 +242,7 @@ def test_interrupt_keeps_best_validation_epoch(name):
     assert est.validation_scores_ == scores
     assert est.best_validation_score_ == scores[best]
     assert [h["best"] for h in est.history_].index(True) == 0  # epoch 1 is a best by definition
-    assert np.all(np.isfinite(outputs(est, X)))
+    assert np.all(np.isfinite(flat_outputs(est, X)))
     refit_once(est, X, y)
     assert est.n_iter_ == 4 and len(est.loss_curve_) == 4
 
@@ -280,7 +258,7 @@ def test_interrupt_without_validation_keeps_last_finished_epoch(name):
     assert same_weights(weights(est), est.snapshots[2 * per_epoch])  # start of epoch 3
     assert not same_weights(weights(est), est.snapshots[-1])  # epoch 3 had taken a step
     assert est.n_iter_ == 2 and [h["epoch"] for h in est.history_] == [1, 2]
-    assert np.all(np.isfinite(outputs(est, X)))
+    assert np.all(np.isfinite(flat_outputs(est, X)))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -293,7 +271,7 @@ def test_interrupt_in_first_epoch_leaves_initial_weights(name):
     check_is_fitted(est)
     assert same_weights(weights(est), est.snapshots[0])
     assert est.n_iter_ == 0 and est.history_ == [] and est.loss_curve_ == []
-    assert np.all(np.isfinite(outputs(est, X)))
+    assert np.all(np.isfinite(flat_outputs(est, X)))
     refit_once(est, X, y)
     assert est.n_iter_ == 1 and len(est.history_) == 1
 
@@ -308,7 +286,7 @@ def test_interrupt_during_validation_keeps_best_finished_epoch(name):
     scores = [s for s, _ in est.validated]
     assert len(scores) == 2 and est.n_iter_ == 2 and len(est.history_) == 2
     assert same_weights(weights(est), est.validated[int(np.argmax(scores))][1])
-    assert np.all(np.isfinite(outputs(est, X)))
+    assert np.all(np.isfinite(flat_outputs(est, X)))
 
 
 # -- divergence ---------------------------------------------------------------------------------
@@ -334,12 +312,27 @@ def test_absurd_learning_rate_is_reported(name, learning_rate):
         with pytest.raises(NotFittedError):
             check_is_fitted(est)
         with pytest.raises(NotFittedError):
-            outputs(est, X)
+            flat_outputs(est, X)
     else:
         messages = [str(w.message) for w in record if w.category is ConvergenceWarning]
         assert any("diverged" in m and "Lower learning_rate" in m for m in messages), messages
         assert all_finite(est)
-        assert np.all(np.isfinite(outputs(est, X)))
+        assert np.all(np.isfinite(flat_outputs(est, X)))
+
+
+def test_partial_fit_on_another_target_scale_is_not_called_divergence():
+    """A regressor's later partial_fit on targets 300x wider than its first fit's (a large but
+    legitimate loss: the target scaling is frozen at the first fit) does not warn 'diverged'."""
+    X = random_series(40, seed=1)
+    rng = np.random.RandomState(0)
+    est = SequenceRegressor(hidden_size=4, max_epochs=2, early_stopping=False, random_state=0,
+                            device="cpu")
+    quiet_fit(est, X, 0.01 * rng.randn(len(X)))
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        est.partial_fit(X, 3.0 * rng.randn(len(X)))
+    assert est.loss_curve_[-1] > 100  # the situation the old check misread
+    assert not [w for w in record if "diverged" in str(w.message)]
 
 
 @pytest.mark.parametrize("fault", ["nan", "inf_weights"])
@@ -357,7 +350,7 @@ def test_fault_in_epoch_3_keeps_epoch_2_weights(name, fault):
     assert all_finite(est)
     assert est.n_iter_ == 2 and len(est.loss_curve_) == 2
     assert est.history_[-1]["diverged"] is True
-    assert np.all(np.isfinite(outputs(est, X)))
+    assert np.all(np.isfinite(flat_outputs(est, X)))
     refit_once(est, X, y)
     assert est.n_iter_ == 3 and all_finite(est)
 
@@ -372,7 +365,7 @@ def test_fault_in_first_epoch_raises_and_leaves_unfitted(name):
     with pytest.raises(NotFittedError):
         check_is_fitted(est)
     with pytest.raises(NotFittedError):
-        outputs(est, X)
+        flat_outputs(est, X)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -415,8 +408,9 @@ def test_unknown_words_are_read_as_unk(cls):
     X = [["the", "zebra", "runs"], ["a", "dog", "eats", "zebra"]]
     assert est.vocabulary_.encode(["zebra"]).tolist() == [Vocabulary.unk_id]
     swapped = _swap_unknown(X, "zebra", "yak")
-    assert np.array_equal(outputs(est, X), outputs(est, swapped))
-    assert not np.array_equal(outputs(est, X), outputs(est, _swap_unknown(X, "zebra", "cat")))
+    assert np.array_equal(flat_outputs(est, X), flat_outputs(est, swapped))
+    assert not np.array_equal(flat_outputs(est, X),
+                              flat_outputs(est, _swap_unknown(X, "zebra", "cat")))
     if cls is SequenceTagger:
         assert [len(p) for p in est.predict(X)] == [3, 4]
 
@@ -426,7 +420,8 @@ def test_tagger_unknown_words_use_their_spelling():
     est = quiet_fit(SequenceTagger(**{**COMMON, **CHARS}), X_TOK, Y_TAGS)
     X = [["the", "zebra", "runs"]]
     assert est.vocabulary_.encode(X[0]).tolist()[1] == Vocabulary.unk_id
-    assert not np.array_equal(outputs(est, X), outputs(est, _swap_unknown(X, "zebra", "yak")))
+    assert not np.array_equal(flat_outputs(est, X),
+                              flat_outputs(est, _swap_unknown(X, "zebra", "yak")))
 
 
 @pytest.mark.parametrize("X", [["the zebra"], [["the", "zebra"]]], ids=["chars", "words"])
