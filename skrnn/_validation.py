@@ -405,22 +405,29 @@ def _label_array(labels, i, name):
             f"{name}[{i}] is {_type_name(labels)} ({labels!r:.40}); {name} must be a list of "
             "label sequences, one label per step."
         ) from None
-    for j, label in enumerate(labels):
-        # Checked before numpy sees them: a nested list would become a ragged
-        # array (or an error about inhomogeneous shapes) instead of a clear message.
-        if not isinstance(label, (str, numbers.Number, np.generic)) or isinstance(
-                label, (complex, np.complexfloating)):
-            raise TypeError(
-                f"{name}[{i}][{j}] is {_type_name(label)} ({label!r:.40}); labels must be all "
-                "str or all int."
-            )
-    n_str = sum(isinstance(label, str) for label in labels)
-    if 0 < n_str < len(labels):
+    # Checked before numpy sees them: a nested list would become a ragged array
+    # (or an error about inhomogeneous shapes) instead of a clear message. One
+    # pass over the labels collects their types; the offender is looked up only
+    # when there is one.
+    types = set(map(type, labels))
+    bad = {t for t in types if not issubclass(t, _LABEL_TYPES) or issubclass(t, _COMPLEX)}
+    if bad:
+        j, label = next((j, lab) for j, lab in enumerate(labels) if type(lab) in bad)
+        raise TypeError(
+            f"{name}[{i}][{j}] is {_type_name(label)} ({label!r:.40}); labels must be all "
+            "str or all int."
+        )
+    is_str = {issubclass(t, str) for t in types}
+    if len(is_str) > 1:
         # numpy would silently turn 1 into '1'.
         raise TypeError(
             f"{name}[{i}] mixes str and numeric labels; labels must be all str or all int."
         )
     return np.asarray(labels)
+
+
+_LABEL_TYPES = (str, numbers.Number, np.generic)
+_COMPLEX = (complex, np.complexfloating)
 
 
 def _length_mismatch_message(i, seq, labels, X_kind, name):
