@@ -109,11 +109,13 @@ class BaseSequenceEstimator(BaseEstimator):
     - ``_network_config()`` and ``_build_network(config)``: the head's
       settings and the torch network built from ``_network_config_``;
     - ``_batch_loss(module, batch) -> (mean loss, n_items)``;
-    - ``_validation_score(module, data) -> (loss, score)``, higher score better;
-    - optionally ``_validation_partial(module, data)`` and
-      ``_validation_combine(parts) -> (loss, score)``: data-parallel training
-      then scores the validation data sharded across processes (otherwise on
-      rank 0 only);
+    - ``_validation_partial(module, data)`` and
+      ``_validation_combine(parts) -> (loss, score)``, higher score better:
+      what one part of the validation data adds up to, and the scores of
+      all parts together. ``_validation_score`` combines a single part;
+      data-parallel training scores one shard per process and combines
+      them. (An estimator that overrides ``_validation_score`` instead,
+      with ``_validation_combine = None``, is validated on rank 0 only.)
     - optionally ``_epoch_batches(train_data, rng)`` (default: length buckets);
     - optionally ``_loss_weight(batch, n)`` when ``_batch_loss`` is not a plain
       mean over ``n`` items (data-parallel training needs the summed loss).
@@ -271,9 +273,7 @@ class BaseSequenceEstimator(BaseEstimator):
                 self._network_config_ = {"encoder": self._encoder_config(),
                                          **self._network_config()}
                 self.module_ = self._build_network(self._network_config_).to(self.device_)
-                self.optimizer_ = _training.make_optimizer(
-                    self.module_.parameters(), self.learning_rate, self.weight_decay
-                )
+                self.optimizer_ = self._new_optimizer(self.module_)
                 self.history_, self.loss_curve_ = [], []
                 self.validation_scores_ = None
                 self.best_validation_score_ = None
@@ -349,6 +349,10 @@ class BaseSequenceEstimator(BaseEstimator):
             check_convergence=not incremental,
             sync=sync,
         )
+
+    def _validation_score(self, module, data):
+        """``(loss, score)`` of held-out ``data``: its one part, combined."""
+        return self._validation_combine([self._validation_partial(module, data)])
 
     def _loss_weight(self, batch, n):
         """What ``_batch_loss``'s mean is averaged over: mean times this is the summed loss.
@@ -624,15 +628,24 @@ class BaseSequenceEstimator(BaseEstimator):
     # pickle still trusts its source, as with any pickle; for files from
     # elsewhere use ``save`` / :func:`skrnn.load`, which unpickle nothing.)
 
-    def __getstate__(self):
+    def _fitted_state(self):
+        """The attributes to persist: ``__dict__`` less the network, optimizer and device.
+
+        Those three are rebuilt from the rest (:meth:`_restore_network`), so
+        pickling adds them as tensor bytes and ``save`` as safetensors.
+        """
         # object.__getstate__ returns the live __dict__: copy before editing.
         state = dict(super().__getstate__())
-        module = state.pop("module_", None)
-        optimizer = state.pop("optimizer_", None)
+        for name in ("module_", "optimizer_", "device_"):
+            state.pop(name, None)
+        return state
+
+    def __getstate__(self):
+        state = self._fitted_state()
+        module = self.__dict__.get("module_")
         if module is not None:
             state["_module_state"] = _tensor_bytes(_to_cpu(module.state_dict()))
-            state["_optimizer_state"] = _tensor_bytes(_to_cpu(optimizer.state_dict()))
-        state.pop("device_", None)
+            state["_optimizer_state"] = _tensor_bytes(_to_cpu(self.optimizer_.state_dict()))
         return state
 
     def __setstate__(self, state):
@@ -641,17 +654,28 @@ class BaseSequenceEstimator(BaseEstimator):
         super().__setstate__(state)
         if module_state is not None:
             self.device_ = resolve_device(self.device, fallback=True)
-            # Building a network draws initial weights: keep the caller's global
-            # torch RNG untouched (the weights are overwritten right after).
-            with torch.random.fork_rng(devices=[]):
-                self.module_ = self._build_network(self._network_config_)
-            self.module_.load_state_dict(module_state)
-            self.module_.to(self.device_)
-            self.module_.eval()
-            self.optimizer_ = _training.make_optimizer(
-                self.module_.parameters(), self.learning_rate, self.weight_decay
-            )
+            self.module_ = self._restore_network(module_state, self.device_)
+            self.optimizer_ = self._new_optimizer(self.module_)
             self.optimizer_.load_state_dict(optimizer_state)
+
+    def _restore_network(self, module_state, device):
+        """The network of ``_network_config_`` with ``module_state``, on ``device``, in eval mode.
+
+        Used to unpickle, load (:mod:`skrnn.persistence`) and export
+        (:mod:`skrnn.export`).
+        """
+        # Building a network draws initial weights: keep the caller's global
+        # torch RNG untouched (the weights are overwritten right after).
+        with torch.random.fork_rng(devices=[]):
+            module = self._build_network(self._network_config_)
+        module.load_state_dict(module_state)
+        module.to(device)
+        return module.eval()
+
+    def _new_optimizer(self, module):
+        """A fresh optimizer for ``module`` with this estimator's settings."""
+        return _training.make_optimizer(module.parameters(), self.learning_rate,
+                                        self.weight_decay)
 
 
 def _to_cpu(obj):

@@ -246,9 +246,6 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
             return n
         return float(np.asarray(self._class_weights)[batch.targets.cpu().numpy()].sum())
 
-    def _validation_score(self, module, data):
-        return self._score_outputs(*self._validation_outputs(module, data))
-
     def _score_outputs(self, logits, targets):
         loss = F.cross_entropy(logits, targets, weight=self._weights(logits.device)).item()
         return loss, float((logits.argmax(1) == targets).float().mean())

@@ -64,6 +64,7 @@ import torch
 from torch import nn
 
 from . import data as _data
+from ._base import _to_cpu
 from ._validation import check_sequences
 from .modules import LanguageModelNetwork, PoolingNetwork, TaggingNetwork
 
@@ -149,10 +150,8 @@ def inference_network(estimator):
     InferenceNetwork
     """
     estimator._check_fitted()
-    with torch.random.fork_rng(devices=[]):  # building draws initial weights: keep the seed
-        network = estimator._build_network(estimator._network_config_)
-    network.load_state_dict({k: v.detach().cpu() for k, v in
-                             estimator.module_.state_dict().items()})
+    network = estimator._restore_network(_to_cpu(estimator.module_.state_dict()),
+                                         torch.device("cpu"))
     if isinstance(network, LanguageModelNetwork):
         wrapped = InferenceNetwork(network, "log_proba", banned=estimator._banned_ids())
     elif isinstance(network, TaggingNetwork):

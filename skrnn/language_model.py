@@ -231,15 +231,13 @@ class LanguageModel(BaseSequenceEstimator):
                                     config["dropout"])
 
     def _epoch_batches(self, train_data, rng):
-        v = self.vocabulary_
-        bos, eos = v.bos_id, v.eos_id
         seqs, window, device = train_data.inputs, self.window_length, self.device_
         # Sequences that fit in one window train from a fresh state, exactly as
         # they are scored and sampled; longer ones are streamed with the state
         # carried across windows (truncated back-propagation through time).
         short = np.flatnonzero(train_data.lengths + 1 <= window)
         long = np.flatnonzero(train_data.lengths + 1 > window)
-        framed = {i: np.concatenate([[bos], seqs[i], [eos]]) for i in short}
+        framed = dict(zip(short, self._framed([seqs[i] for i in short], encoded=True)))
 
         def short_batch(idx):
             rows = [framed[i] for i in idx]
@@ -300,12 +298,8 @@ class LanguageModel(BaseSequenceEstimator):
                                ignore_index=_data.IGNORE_INDEX, reduction="sum")
         return loss / max(n, 1), n
 
-    def _validation_score(self, module, data):
-        total, n = self._log_likelihood(module, data)
-        return -total / n, total / n
-
     def _validation_partial(self, module, data):
-        return self._log_likelihood(module, data)
+        return self._log_likelihood(module, data.inputs, encoded=True)
 
     def _validation_combine(self, partials):
         total, n = sum(p[0] for p in partials), sum(p[1] for p in partials)
@@ -317,31 +311,30 @@ class LanguageModel(BaseSequenceEstimator):
         finally:
             self._carried_state = None  # never pickle a training state
 
-    def __getstate__(self):
-        state = super().__getstate__()
+    def _fitted_state(self):
+        state = super()._fitted_state()
         state.pop("_carried_state", None)
         return state
 
     # -- scoring -----------------------------------------------------------------------
 
-    def _framed(self, seqs, *, eos=True):
-        """Encode sequences as ``<bos> + ids (+ <eos>)``."""
+    def _framed(self, seqs, *, eos=True, encoded=False):
+        """``<bos> + ids (+ <eos>)`` of each sequence; ``encoded``: ``seqs`` are ids already."""
         v = self.vocabulary_
         tail = [v.eos_id] if eos else []
-        return [np.concatenate([[v.bos_id], v.encode(s), tail]).astype(np.int64) for s in seqs]
+        ids = seqs if encoded else map(v.encode, seqs)
+        return [np.concatenate([[v.bos_id], s, tail]).astype(np.int64, copy=False) for s in ids]
 
-    def _log_likelihood(self, module, data, encode=None):
-        """Sum of next-token log-probabilities (nats) and token count over ``data``.
+    def _log_likelihood(self, module, seqs, *, encoded):
+        """Sum of next-token log-probabilities (nats) and token count over ``seqs``.
 
         Every sequence is read from a fresh state: ``<bos>`` predicts the first
-        token and the last token predicts ``<eos>``. ``data`` is encoded
-        (:class:`~skrnn.data.EncodedData`), or raw sequences with ``encode``
-        (the vocabulary's): then each batch is encoded just before it runs, so
-        scoring a large corpus holds no second copy of it as ids.
+        token and the last token predicts ``<eos>``. ``seqs`` are id arrays
+        (``encoded=True``) or raw sequences: then each batch is encoded just
+        before it runs, so scoring a large corpus holds no second copy of it
+        as ids (benchmarks/memory.py).
         """
         v = self.vocabulary_
-        seqs = data.inputs if encode is None else data
-        encode = encode or (lambda s: s)
         lengths = np.fromiter((len(s) + 1 for s in seqs), dtype=np.int64, count=len(seqs))
         vocab = len(v)
         banned = self._banned_ids()
@@ -351,8 +344,7 @@ class LanguageModel(BaseSequenceEstimator):
         try:
             with torch.no_grad():
                 for idx in _data.bucket_batches(lengths, self.batch_size):
-                    rows = [np.concatenate([[v.bos_id], encode(seqs[i]), [v.eos_id]])
-                            for i in idx]
+                    rows = self._framed([seqs[i] for i in idx], encoded=encoded)
                     padded = _data._pad(rows, _data.IGNORE_INDEX, np.int64)
                     padded = torch.from_numpy(padded).to(self.device_)
                     inputs = padded[:, :-1].clamp(min=0)  # pads read as <pad> (id 0)
@@ -396,7 +388,7 @@ class LanguageModel(BaseSequenceEstimator):
         """
         self._check_fitted()
         seqs = self._check_inputs(X)
-        total, count = self._log_likelihood(self.module_, seqs, encode=self.vocabulary_.encode)
+        total, count = self._log_likelihood(self.module_, seqs, encoded=False)
         return total / count
 
     def perplexity(self, X):

@@ -20,8 +20,8 @@ The string metadata holds one JSON document under the key ``"skrnn"``::
      "optimizer": {"param_groups": [...], "state": ...}}
 
 ``params`` are ``get_params(deep=False)``; ``attributes`` are what the
-estimator's ``__getstate__`` keeps, less the network, optimizer and device
-(rebuilt on load). Values that JSON cannot hold directly are tagged objects
+estimator's ``_fitted_state()`` keeps: everything but the network, optimizer
+and device (rebuilt on load). Values that JSON cannot hold directly are tagged objects
 ``{"$type": ...}`` of a closed list of types (tuple, dict with non-str keys,
 non-finite float, numpy array and scalar, :class:`~skrnn.Vocabulary`,
 ``torch.device``, ``numpy.random.RandomState``); saving anything else is a
@@ -49,8 +49,7 @@ import uuid
 import numpy as np
 import torch
 
-from . import training as _training
-from ._base import BaseSequenceEstimator, resolve_device
+from ._base import BaseSequenceEstimator, _to_cpu, resolve_device
 from .vocab import Vocabulary
 
 #: The file format written here; files with a larger version are refused.
@@ -90,7 +89,9 @@ def save(estimator, path):
     path = os.fspath(path)
     encoder = _Encoder()
     params = estimator.get_params(deep=False)
-    state = estimator.__getstate__()  # what the estimator itself chose to persist
+    # What the estimator itself chose to persist; not __getstate__, which would
+    # also serialise the network and optimizer to bytes only to throw them away.
+    state = estimator._fitted_state()
     attributes = {
         k: v for k, v in state.items()
         if k not in params and k not in _REBUILT and k not in _PICKLE_ONLY
@@ -127,7 +128,7 @@ def save(estimator, path):
     metadata = {"format": "pt", _METADATA_KEY: json.dumps(doc, allow_nan=False)}
     # Fresh contiguous CPU copies: safetensors refuses tensors sharing memory
     # (cuDNN keeps all RNN weights in one buffer; numpy views share theirs).
-    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in encoder.tensors.items()}
+    tensors = {k: v.contiguous().clone() for k, v in _to_cpu(encoder.tensors).items()}
     from safetensors.torch import save as _st_save
 
     blob = _st_save(tensors, metadata=metadata)
@@ -202,15 +203,10 @@ class _Encoder:
             if dtype.kind == "U":
                 return {"$type": "scalar", "dtype": "str", "value": str(value)}
         if t is Vocabulary:
-            extra = set(vars(value)) - {"itos", "stoi", "bos_eos", "counts"}
-            if extra:  # a new Vocabulary field must be taught to this module first
-                raise TypeError(
-                    f"Cannot save {where}: Vocabulary has attributes {sorted(extra)} that "
-                    "skrnn.persistence does not know how to store."
-                )
-            return {"$type": "Vocabulary", "itos": self.encode(list(value.itos), where),
-                    "bos_eos": bool(value.bos_eos),
-                    "counts": self._encode_array(value.counts, where)}
+            state = value.to_state()
+            return {"$type": "Vocabulary", "itos": self.encode(state["itos"], where),
+                    "bos_eos": state["bos_eos"],
+                    "counts": self._encode_array(state["counts"], where)}
         if t is torch.device:
             return {"$type": "device", "value": str(value)}
         if t is np.random.RandomState:
@@ -492,14 +488,8 @@ def _restore_network(est, decoder, optimizer_doc):
     decoder.used.update(prefix + k for k in stored)
 
     device = resolve_device(est.device, fallback=True)
-    # Building draws initial weights: keep the caller's global torch RNG as it was.
-    with torch.random.fork_rng(devices=[]):
-        module = est._build_network(config)
-    module.load_state_dict(stored, strict=True)
-    module.to(device)
-    module.eval()
-    optimizer = _training.make_optimizer(module.parameters(), est.learning_rate,
-                                         est.weight_decay)
+    module = est._restore_network(stored, device)
+    optimizer = est._new_optimizer(module)
     optimizer.load_state_dict(_optimizer_state(optimizer, decoder, optimizer_doc))
     est.device_, est.module_, est.optimizer_ = device, module, optimizer
 
@@ -644,18 +634,14 @@ class _Decoder:
         return np.dtype(dtype).type(raw)
 
     def _vocabulary(self, value, where, tensors_ok):
-        itos, bos_eos = value.get("itos"), value.get("bos_eos")
         counts = self.decode(value.get("counts"), where)
-        _expect(type(itos) is list and all(type(t) is str for t in itos)
-                and type(bos_eos) is bool and isinstance(counts, np.ndarray)
-                and counts.shape == (len(itos),) and counts.dtype.kind == "i",
-                f"{where} holds a malformed Vocabulary.")
-        n_special = 4 if bos_eos else 2
-        vocab = Vocabulary(itos[n_special:], bos_eos=bos_eos, counts=counts[n_special:])
-        _expect(vocab.itos == itos and len(set(itos)) == len(itos),
-                f"{where} holds a Vocabulary with misplaced special or duplicate tokens.")
-        vocab.counts = counts.astype(vocab.counts.dtype)  # specials' counts, exactly as saved
-        return vocab
+        _expect(isinstance(counts, np.ndarray) and counts.dtype.kind == "i",
+                f"{where} holds a malformed Vocabulary: its counts are not an int array.")
+        state = {"itos": value.get("itos"), "bos_eos": value.get("bos_eos"), "counts": counts}
+        try:
+            return Vocabulary.from_state(state)
+        except ValueError as exc:
+            raise ValueError(f"{where} holds a malformed Vocabulary. {exc}") from None
 
     def _device(self, value, where, tensors_ok):
         text = value.get("value")

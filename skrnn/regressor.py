@@ -162,9 +162,6 @@ class SequenceRegressor(RegressorMixin, ManyToOneMixin):
         pred = module(batch)  # (N, n_outputs)
         return F.mse_loss(pred, batch.targets), len(batch.targets)
 
-    def _validation_score(self, module, data):
-        return self._score_outputs(*self._validation_outputs(module, data))
-
     def _score_outputs(self, pred, targets):
         loss = F.mse_loss(pred, targets).item()
         # R², averaged over outputs (standardising both sides leaves it unchanged).

@@ -340,9 +340,6 @@ class SequenceTagger(BaseSequenceEstimator):
                                ignore_index=_data.IGNORE_INDEX, reduction="sum")
         return loss / n, n
 
-    def _validation_score(self, module, data):
-        return self._validation_combine([self._validation_partial(module, data)])
-
     def _validation_partial(self, module, data):
         """Summed loss, correct tags and tag count of ``data`` (data-parallel ranks add them up)."""
         total_loss, correct, n = 0.0, 0, 0

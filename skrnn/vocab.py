@@ -90,6 +90,80 @@ class Vocabulary:
             items = items[:max_size]
         return cls([t for t, _ in items], bos_eos=bos_eos, counts=[c for _, c in items])
 
+    def to_state(self):
+        """Everything that defines the vocabulary, as plain values.
+
+        Returns
+        -------
+        dict
+            ``{"itos": list of str, "bos_eos": bool, "counts": int64 ndarray}``:
+            every token in id order (specials first) and its training count.
+            :meth:`from_state` turns it back into an equal vocabulary.
+        """
+        return {"itos": list(self.itos), "bos_eos": bool(self.bos_eos),
+                "counts": self.counts.copy()}
+
+    @classmethod
+    def from_state(cls, state):
+        """The vocabulary described by ``state``, as returned by :meth:`to_state`.
+
+        Parameters
+        ----------
+        state : dict
+            With ``"itos"`` (list of str, specials first), ``"bos_eos"``
+            (bool) and ``"counts"`` (1-D integer array, one count per token).
+
+        Returns
+        -------
+        Vocabulary
+
+        Raises
+        ------
+        ValueError
+            If ``state`` is not such a dict, or its tokens are not a valid
+            vocabulary (misplaced specials, duplicate tokens, a count per
+            token missing).
+        """
+        if not isinstance(state, dict) or set(state) != {"itos", "bos_eos", "counts"}:
+            raise ValueError(
+                "A Vocabulary state must be a dict with the keys 'itos', 'bos_eos' and "
+                "'counts', as Vocabulary.to_state() returns; got "
+                f"{sorted(state) if isinstance(state, dict) else type(state).__name__}."
+            )
+        itos, bos_eos, counts = state["itos"], state["bos_eos"], state["counts"]
+        if type(itos) is not list or not all(type(t) is str for t in itos):
+            raise ValueError("A Vocabulary state's 'itos' must be a list of str (the tokens).")
+        if type(bos_eos) is not bool:
+            raise ValueError(
+                f"A Vocabulary state's 'bos_eos' must be a bool, got {type(bos_eos).__name__}."
+            )
+        counts = np.asarray(counts)
+        if counts.ndim != 1 or counts.dtype.kind not in "iu" or len(counts) != len(itos):
+            raise ValueError(
+                "A Vocabulary state's 'counts' must be a 1-D integer array with one count per "
+                f"token ({len(itos)}); got dtype {counts.dtype} and shape {counts.shape}."
+            )
+        specials = [PAD, UNK] + ([BOS, EOS] if bos_eos else [])
+        n_special = len(specials)
+        if itos[:n_special] != specials or any(t in specials for t in itos[n_special:]):
+            raise ValueError(
+                f"A Vocabulary state's 'itos' must start with the special tokens {specials} "
+                f"(bos_eos={bos_eos}) and hold no other special token; got "
+                f"{itos[:n_special + 2]}..."
+            )
+        if len(set(itos)) != len(itos):
+            seen, dups = set(), []
+            for t in itos:
+                if t in seen:
+                    dups.append(t)
+                seen.add(t)
+            raise ValueError(
+                f"A Vocabulary state's 'itos' holds duplicate tokens: {sorted(set(dups))[:5]}."
+            )
+        vocab = cls(itos[n_special:], bos_eos=bos_eos, counts=counts[n_special:])
+        vocab.counts = counts.astype(np.int64)  # the specials' counts too, as given
+        return vocab
+
     def __len__(self):
         return len(self.itos)
 

@@ -1,6 +1,7 @@
 """Tests for skrnn.vocab."""
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -51,3 +52,28 @@ def test_decode_encode_roundtrip(seqs):
         expected = [t if t != PAD else UNK for t in seq]
         assert v.decode(v.encode(seq)) == expected
         assert v.encode(seq).dtype == np.int64
+
+
+def test_state_round_trip():
+    """from_state(to_state()) gives back the same tokens, counts (specials' too) and bos_eos."""
+    v = Vocabulary.build(["abca", "bd"], bos_eos=True)
+    v.counts[Vocabulary.unk_id] = 7
+    back = Vocabulary.from_state(v.to_state())
+    assert back == v and back.bos_eos is True and back.stoi == v.stoi
+    assert back.counts.tolist() == v.counts.tolist() and back.counts.dtype == np.int64
+
+
+@pytest.mark.parametrize("edit, reason", [
+    (lambda s: s.update(itos=s["itos"] + ["a"], counts=np.append(s["counts"], 0)),
+     "duplicate tokens"),
+    (lambda s: s["itos"].reverse(), "must start with the special tokens"),
+    (lambda s: s.update(counts=s["counts"][:-1]), "one count per token"),
+    (lambda s: s.update(bos_eos=1), "must be a bool"),
+    (lambda s: s.pop("counts"), "must be a dict with the keys"),
+])
+def test_from_state_refuses_invalid_state(edit, reason):
+    """An inconsistent state raises a ValueError that says what is wrong."""
+    state = Vocabulary(["a", "b"], counts=[2, 1]).to_state()
+    edit(state)
+    with pytest.raises(ValueError, match=reason):
+        Vocabulary.from_state(state)
