@@ -200,6 +200,7 @@ class Backends:
 
     def _start_dask_tuned(self):
         import dask
+        import distributed  # noqa: F401 - registers dask's "distributed" configuration
 
         # dask's pre-spawn-environ less MALLOC_TRIM_THRESHOLD_: setting it fixes glibc's mmap
         # threshold at 128 KiB, so every larger tensor is a fresh mmap + page faults + munmap.
