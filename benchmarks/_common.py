@@ -72,6 +72,14 @@ def matmul_peak_gflops(n=2048, repeats=10):
     return max(r for r in rates.values() if r is not None), rates
 
 
+def measure_peak(label="1 thread"):
+    """Measure :func:`matmul_peak_gflops` and print it; return ``(peak, rates)``."""
+    peak, rates = matmul_peak_gflops()
+    print(f"float32 matmul peak, {label}: {peak:.1f} GFLOP/s (torch.mm / MKL "
+          f"{rates['mkl']:.1f}, oneDNN {rates['onednn'] or 0:.1f})", flush=True)
+    return peak, rates
+
+
 def cpu_name():
     try:
         with open("/proc/cpuinfo") as fh:

@@ -141,7 +141,7 @@ from _common import (  # noqa: E402
     Clock,
     cpu_name,
     load,
-    matmul_peak_gflops,
+    measure_peak,
     source_revision,
     versions,
     write_report,
@@ -801,9 +801,7 @@ def main(argv=None):
     torch.set_num_threads(1)
     if args.setup:
         setup_data()
-    peak, rates = matmul_peak_gflops()
-    print(f"float32 matmul peak, 1 thread: {peak:.1f} GFLOP/s "
-          f"(torch.mm / MKL {rates['mkl']:.1f}, oneDNN {rates['onednn'] or 0:.1f})", flush=True)
+    peak, rates = measure_peak()
     report = dict(
         benchmark="language_model", quick=args.quick, settings=cfg, char_hyperparameters=CHAR_HP,
         torch_threads=torch.get_num_threads(), cpu=cpu_name(), cpu_count=os.cpu_count(),

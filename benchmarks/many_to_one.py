@@ -99,7 +99,15 @@ if str(HERE.parent) not in sys.path:
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from _common import Clock, cpu_name, matmul_peak_gflops, source_revision, versions, write_report  # noqa: E402
+from _common import (  # noqa: E402
+    Clock,
+    cpu_name,
+    matmul_peak_gflops,
+    measure_peak,
+    source_revision,
+    versions,
+    write_report,
+)
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
@@ -416,10 +424,7 @@ def main(argv=None):
         cfg["repeats"] = args.repeats
     torch.set_num_threads(1)
 
-    peak, peak_start = matmul_peak_gflops()
-    print(f"float32 matmul peak, 1 thread: {peak:.1f} GFLOP/s "
-          f"(torch.mm / MKL {peak_start['mkl']:.1f}, oneDNN {peak_start['onednn'] or 0:.1f})",
-          flush=True)
+    peak, peak_start = measure_peak()
     train, test = load_data()
     n_seq, n_frames = len(train[0]), int(sum(len(x) for x in train[0]))
     print(f"JapaneseVowels: {n_seq} train sequences / {n_frames} frames, {len(test[0])} test "

@@ -105,7 +105,15 @@ if str(HERE.parent) not in sys.path:
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from _common import Clock, cpu_name, matmul_peak_gflops, source_revision, versions, write_report  # noqa: E402
+from _common import (  # noqa: E402
+    Clock,
+    cpu_name,
+    matmul_peak_gflops,
+    measure_peak,
+    source_revision,
+    versions,
+    write_report,
+)
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from torch import nn  # noqa: E402
 
@@ -736,10 +744,7 @@ def main(argv=None):
     if args.setup:
         setup_data()
 
-    peak, rates_start = matmul_peak_gflops()
-    print(f"float32 matmul peak, 1 thread: {peak:.1f} GFLOP/s "
-          f"(torch.mm / MKL {rates_start['mkl']:.1f}, oneDNN {rates_start['onednn'] or 0:.1f})",
-          flush=True)
+    peak, rates_start = measure_peak()
     results, notes = [], []
 
     tasks = []
