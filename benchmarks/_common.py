@@ -123,10 +123,19 @@ def load():
 
 
 def write_report(report, path, announce=True):
-    """Write ``report`` as JSON to ``path`` (creating its folder), stamped with the date."""
+    """Write ``report`` as JSON to ``path`` (creating its folder), stamped with the date.
+
+    The file is replaced atomically: a run interrupted while writing keeps the
+    previous report instead of leaving a truncated JSON file.
+    """
+    # Imported here, as torch is above: importing _common stays cheap (skrnn imports torch).
+    from skrnn._files import write_text
+
     report.setdefault("date", time.strftime("%Y-%m-%dT%H:%M:%S"))
+    # Serialised before anything is touched: a value json cannot encode fails here.
+    text = json.dumps(report, indent=2, default=float) + "\n"
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2, default=float) + "\n")
+    write_text(path, text)
     if announce:
         print(f"\nwrote {path}")

@@ -56,7 +56,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import warnings
 
 import numpy as np
@@ -65,6 +64,7 @@ from torch import nn
 
 from . import data as _data
 from ._base import _to_cpu
+from ._files import atomic_write
 from ._validation import check_sequences
 from .modules import LanguageModelNetwork, PoolingNetwork, TaggingNetwork
 
@@ -342,7 +342,7 @@ def to_exported_program(estimator, path=None):
         program = torch.export.export(network, _example_inputs(estimator),
                                       dynamic_shapes=_dynamic_shapes(estimator))
     if path is not None:
-        torch.export.save(program, os.fspath(path))
+        atomic_write(path, lambda tmp: torch.export.save(program, tmp))
     return program
 
 
@@ -372,7 +372,7 @@ def to_torchscript(estimator, path=None):
         warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
         module = torch.jit.trace(network, _example_inputs(estimator))
     if path is not None:
-        torch.jit.save(module, os.fspath(path))
+        atomic_write(path, lambda tmp: torch.jit.save(module, tmp))
     return module
 
 
@@ -415,5 +415,6 @@ def to_onnx(estimator, path):
             input_names=input_names(estimator), output_names=[output_name(estimator)],
             dynamic_shapes=_dynamic_shapes(estimator), verbose=False,
         )
-    program.save(os.fspath(path), external_data=False)
+    # Atomically: a failed or interrupted save leaves an existing file as it was.
+    atomic_write(path, lambda tmp: program.save(tmp, external_data=False))
     return path
