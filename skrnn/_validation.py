@@ -61,6 +61,8 @@ def _as_outer_list(X, name, tables=True):
         # A numeric table stored as objects (e.g. from a DataFrame with mixed dtypes).
         try:
             X = np.asarray(X, dtype=np.float64)
+        except OverflowError:  # a Python int beyond float64
+            raise ValueError(_overflow_message(None, name, None)) from None
         except (TypeError, ValueError):
             raise ValueError(
                 f"{name} is a {X.ndim}-D object array of shape {X.shape} whose entries are not "
@@ -95,6 +97,8 @@ def _as_outer_list(X, name, tables=True):
         # A table of numbers as nested lists: like a 2-D array, univariate series.
         try:
             table = np.asarray(X, dtype=np.float64)
+        except OverflowError:  # a Python int beyond float64
+            raise ValueError(_overflow_message(None, name, None)) from None
         except (TypeError, ValueError):
             table = None
         if table is None or table.ndim != 2:
@@ -136,7 +140,22 @@ def _sequence_kind(seq, i, name):
             )
         if seq.ndim == 1:
             return "tokens"
-        raise ValueError(f"{name}[{i}] is an array of shape {seq.shape}; expected 1-D tokens.")
+        if seq.dtype == object and seq.ndim == 2:
+            # A numeric table stored as objects (e.g. one sequence sliced from a
+            # mixed-dtype DataFrame): numbers read like a float array.
+            if all(isinstance(v, _NUMBER_TYPES) and not isinstance(v, _COMPLEX)
+                   for v in seq.flat):
+                return "numeric"
+            kinds = sorted({_type_name(v) for v in seq.flat[:1000]})
+            raise ValueError(
+                f"{name}[{i}] is a 2-D object array of shape {seq.shape} holding values of "
+                f"types {kinds}; a numeric sequence must hold only numbers (shape (T_i, "
+                "n_features)), and a token sequence must be a 1-D list of str."
+            )
+        raise ValueError(
+            f"{name}[{i}] is a non-numeric array of shape {seq.shape}; a sequence must be a "
+            "1-D list of str tokens or a 2-D numeric array (T_i, n_features)."
+        )
     if isinstance(seq, (list, tuple)):
         if len(seq) == 0:
             return "empty"
@@ -233,25 +252,46 @@ def check_sequences(X, *, name="X", kind=None, n_features=None, allowed_kinds=SE
         for i, seq in enumerate(seqs):
             if isinstance(seq, str):  # an empty prefix given as ""
                 seq = []
-            seq = list(seq)
+            # tolist() gives builtin str; list() would give numpy.str_ elements.
+            seq = seq.tolist() if isinstance(seq, np.ndarray) else list(seq)
             for j, tok in enumerate(seq):
-                if not isinstance(tok, str):
-                    raise TypeError(
-                        f"{name}[{i}][{j}] is {_type_name(tok)} ({tok!r:.40}); tokens must be "
-                        "str. Convert them, e.g. [str(t) for t in seq]."
-                    )
+                # Exact type first: plain str lists (the common case) pay nothing more.
+                if type(tok) is not str:
+                    if not isinstance(tok, str):
+                        raise TypeError(
+                            f"{name}[{i}][{j}] is {_type_name(tok)} ({tok!r:.40}); tokens must "
+                            "be str. Convert them, e.g. [str(t) for t in seq]."
+                        )
+                    seq[j] = _builtin_str(tok)
             out.append(seq)
         return out, found
     if found == "chars":
-        return ["" if len(s) == 0 else s for s in seqs], found
+        # An empty prefix may come as [] (allow_empty); a numpy.str_ becomes a str.
+        return [s if type(s) is str else _builtin_str(s) if isinstance(s, str) else ""
+                for s in seqs], found
     return _check_numeric(seqs, name, n_features), found
+
+
+def _builtin_str(s):
+    """A str subclass (numpy.str_, ...) as a builtin str with the same characters.
+
+    Tokens end up in ``Vocabulary.itos``, which is saved with the model and must
+    hold builtin str to load again. ``str.__str__`` copies the characters and
+    ignores any ``__str__`` a subclass overrides.
+    """
+    return str.__str__(s)
 
 
 def _check_numeric(seqs, name, n_features):
     out = []
     for i, seq in enumerate(seqs):
         try:
-            arr = np.asarray(seq, dtype=np.float32)
+            # A value beyond float32's range becomes inf here; it is reported below with
+            # its own message, so numpy's overflow warning is silenced.
+            with np.errstate(over="ignore", invalid="ignore"):
+                arr = np.asarray(seq, dtype=np.float32)
+        except OverflowError:  # a Python int too large even for float64
+            raise ValueError(_overflow_message(i, name, None)) from None
         except (TypeError, ValueError):
             raise ValueError(
                 f"{name}[{i}] could not be read as a 2-D float array (T_i, n_features): "
@@ -274,11 +314,7 @@ def _check_numeric(seqs, name, n_features):
                 "1 is required."
             )
         if not np.isfinite(arr).all():
-            raise ValueError(
-                f"{name}[{i}] contains NaN or infinity. Impute or drop missing values before "
-                "fitting (for example with sklearn.impute.SimpleImputer inside a "
-                "StepwiseTransformer)."
-            )
+            raise ValueError(_non_finite_message(seq, i, name))
         expected = n_features if n_features is not None else (out[0].shape[1] if out else None)
         if expected is not None and arr.shape[1] != expected:
             where = "the estimator was fitted with" if n_features is not None else f"{name}[0] has"
@@ -292,6 +328,35 @@ def _check_numeric(seqs, name, n_features):
             )
         out.append(arr)
     return out
+
+
+def _non_finite_message(seq, i, name):
+    """Why a sequence has non-finite float32 values: NaN / inf in the data, or overflow."""
+    # Only reached on error, so reading the original values again costs nothing
+    # on valid input.
+    with np.errstate(over="ignore", invalid="ignore"):
+        try:
+            original = np.asarray(seq, dtype=np.float64)
+        except OverflowError:
+            return _overflow_message(i, name, None)
+    if np.isfinite(original).all():
+        return _overflow_message(i, name, float(np.abs(original).max()))
+    return (
+        f"{name}[{i}] contains NaN or infinity. Impute or drop missing values before "
+        "fitting (for example with sklearn.impute.SimpleImputer inside a "
+        "StepwiseTransformer)."
+    )
+
+
+def _overflow_message(i, name, largest):
+    where = name if i is None else f"{name}[{i}]"
+    found = "" if largest is None else f"; found {largest:.3g}"
+    return (
+        f"{where} holds values too large for float32, the precision the network computes "
+        f"in (the largest float32 magnitude is about 3.4e38{found}). Scale the features "
+        "first, for example with sklearn.preprocessing.StandardScaler inside a "
+        "StepwiseTransformer."
+    )
 
 
 def _describe_steps(seq):
@@ -375,6 +440,14 @@ def check_label_sequences(y, X, X_kind, *, name="y"):
                     f"{name}[{i}] holds non-integer float labels; per-step labels must be "
                     "classes (str or int), not continuous values."
                 )
+            if np.abs(arr).max() >= 2.0 ** 63:
+                raise ValueError(_int64_range_message(arr[np.abs(arr) >= 2.0 ** 63][0], i, name))
+            arr = arr.astype(np.int64)
+        elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
+            # One integer dtype for every sequence: concatenating uint64 with int64
+            # labels would give float64 and merge distinct classes.
+            if arr.dtype.kind == "u" and arr.size and arr.max() > _INT64_MAX:
+                raise ValueError(_int64_range_message(arr[arr > _INT64_MAX][0], i, name))
             arr = arr.astype(np.int64)
         lk = "str" if arr.dtype.kind in "US" else ("int" if arr.dtype.kind in "iub" else "other")
         if lk == "other":
@@ -423,11 +496,36 @@ def _label_array(labels, i, name):
         raise TypeError(
             f"{name}[{i}] mixes str and numeric labels; labels must be all str or all int."
         )
-    return np.asarray(labels)
+    arr = np.asarray(labels)
+    if arr.dtype.kind in "fO" and all(issubclass(t, numbers.Integral) for t in types):
+        # Integers numpy could not hold in one integer dtype (a label beyond int64,
+        # or numpy.uint64 next to negative ints, which numpy turns into float64 and
+        # so merges distinct labels): build int64 from the exact Python values.
+        values = [int(v) for v in labels]
+        for v in values:
+            if not -_INT64_MAX - 1 <= v <= _INT64_MAX:
+                raise ValueError(_int64_range_message(v, i, name))
+        arr = np.array(values, dtype=np.int64)
+    return arr
+
+
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+def _int64_range_message(value, i, name):
+    if isinstance(value, (float, np.floating)):
+        value = f"{float(value):.6g}"
+    return (
+        f"{name}[{i}] holds the integer label {value}, which does not fit in a signed 64-bit "
+        "integer (-2**63 to 2**63 - 1), as integer labels must. Use str labels instead, "
+        f"e.g. [[str(t) for t in seq] for seq in {name}]."
+    )
 
 
 _LABEL_TYPES = (str, numbers.Number, np.generic)
 _COMPLEX = (complex, np.complexfloating)
+#: Values a float array can hold (bool arrays are numeric input too).
+_NUMBER_TYPES = (numbers.Number, np.bool_)
 
 
 def _length_mismatch_message(i, seq, labels, X_kind, name):

@@ -32,9 +32,21 @@ class Vocabulary:
 
     Notes
     -----
-    A data token spelled like a special (say a literal ``"<unk>"``, as in the
-    Penn Treebank) maps to that special. A literal ``"<pad>"`` maps to
-    ``<unk>``: padding must never be a real step.
+    Data tokens spelled like a special: a literal ``"<unk>"`` (as in the
+    Penn Treebank) is read as ``<unk>``. A literal ``"<pad>"`` is read as
+    ``<unk>`` too: padding must never be a real step. With ``bos_eos=True``
+    so are literal ``"<bos>"`` and ``"<eos>"``: the sequence markers come
+    only from framing a sequence, never from its data (a language model
+    scores a ``<bos>`` target as impossible, and would read ``"<eos>"`` as
+    the end of the text). Without ``bos_eos`` they are ordinary tokens.
+
+    None of these literals is ever a real token of ``itos`` (:meth:`build`
+    and the constructor leave them out, :meth:`from_state` refuses them), so
+    a vocabulary saved with :meth:`to_state` and loaded with
+    :meth:`from_state` reads them exactly as the original does. ``stoi``
+    keeps mapping ``"<bos>"`` and ``"<eos>"`` to their ids (the columns of
+    a language model's ``predict_proba``); :meth:`encode` and ``in`` apply
+    the rule above.
     """
 
     def __init__(self, tokens, *, bos_eos=False, counts=None):
@@ -168,7 +180,10 @@ class Vocabulary:
         return len(self.itos)
 
     def __contains__(self, token):
-        return token in self.stoi and token != PAD
+        """Whether :meth:`encode` reads ``token`` as itself (not as ``<unk>``)."""
+        if token == PAD or (self.bos_eos and token in (BOS, EOS)):
+            return False
+        return token in self.stoi
 
     def __eq__(self, other):
         return isinstance(other, Vocabulary) and self.itos == other.itos
@@ -179,9 +194,18 @@ class Vocabulary:
         return f"Vocabulary(size={len(self)}, bos_eos={self.bos_eos})"
 
     def encode(self, seq):
-        """Map a sequence of tokens to a 1-D int64 array; unknown tokens -> ``<unk>``."""
+        """Map a sequence of tokens to a 1-D int64 array; unknown tokens -> ``<unk>``.
+
+        Literal ``"<pad>"`` (and, with ``bos_eos``, ``"<bos>"`` / ``"<eos>"``)
+        read as ``<unk>`` too: see the Notes of :class:`Vocabulary`.
+        """
         get, unk = self.stoi.get, self.unk_id
-        return np.fromiter((get(t, unk) for t in seq), dtype=np.int64, count=len(seq))
+        ids = np.fromiter((get(t, unk) for t in seq), dtype=np.int64, count=len(seq))
+        if self.bos_eos:
+            # After the lookup, one vectorised pass: stoi keeps the markers' own
+            # ids for users who look columns up by name.
+            ids[(ids == self.bos_id) | (ids == self.eos_id)] = unk
+        return ids
 
     def decode(self, ids):
         """Map ids back to tokens."""

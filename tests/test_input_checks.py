@@ -1,0 +1,494 @@
+"""Input checks at the edges: numpy scalars as tokens and labels, extreme numbers,
+class weights, sampling budgets and user tokens spelled like reserved ones.
+
+Every model here is tiny (hidden_size 4, one or two epochs, fixed random_state):
+the tests are about what goes in and comes out, not about learning.
+"""
+
+import copy
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from _helpers import quiet_fit, quiet_partial_fit
+from sklearn.metrics import r2_score
+from sklearn.utils.class_weight import compute_class_weight
+
+import skrnn
+import skrnn.language_model as lm_module
+from skrnn import (
+    LanguageModel,
+    SequenceClassifier,
+    SequenceRegressor,
+    SequenceTagger,
+    Vocabulary,
+)
+from skrnn._validation import check_label_sequences, check_sequences
+from skrnn.classifier import _check_label_types
+from skrnn.vocab import BOS, EOS, PAD, UNK
+
+TINY = dict(hidden_size=4, max_epochs=1, random_state=0, device="cpu")
+TINY_TEXT = dict(TINY, embedding_dim=4)
+WORDS = [["the", "dog", "ran"], ["a", "cat", "sat"], ["the", "cat", "ran"]] * 4
+
+
+def tiny_classifier(**kw):
+    return SequenceClassifier(**{**TINY_TEXT, "char_embedding_dim": None, **kw})
+
+
+def tiny_lm(**kw):
+    return LanguageModel(**{**TINY_TEXT, "num_layers": 1, "early_stopping": False, **kw})
+
+
+def all_builtin_str(tokens):
+    return all(type(t) is str for t in tokens)
+
+
+# -- 1. numpy.str_ tokens become builtin str -------------------------------------------
+
+
+def test_numpy_str_tokens_are_returned_as_builtin_str():
+    """Token arrays, lists of numpy.str_ and numpy.str_ strings come back as builtin str."""
+    arrays = [np.array(["the", "dog"]), np.array(["a", "cat"])]
+    seqs, kind = check_sequences(arrays)
+    assert kind == "tokens" and seqs == [["the", "dog"], ["a", "cat"]]
+    assert all(all_builtin_str(s) for s in seqs)
+    listed, _ = check_sequences([list(a) for a in arrays])  # numpy.str_ elements
+    assert all(all_builtin_str(s) for s in listed)
+    objects, _ = check_sequences([np.array(["x", np.str_("y")], dtype=object)])
+    assert objects == [["x", "y"]] and all_builtin_str(objects[0])
+    chars, kind = check_sequences([np.str_("abc"), "de"])
+    assert kind == "chars" and chars == ["abc", "de"] and all_builtin_str(chars)
+    chars_array, _ = check_sequences(np.array(["abc", "de"]))
+    assert all_builtin_str(chars_array)
+
+
+def test_plain_str_tokens_pass_unchanged():
+    """Builtin str tokens are kept as given (the fast path converts nothing)."""
+    tok = "dog"
+    seqs, _ = check_sequences([["the", tok]])
+    assert seqs[0][1] is tok
+
+
+def _np_str_tokens():
+    return [np.array(s) for s in WORDS]
+
+
+@pytest.mark.parametrize("make, X, y", [
+    (lambda: SequenceTagger(**TINY_TEXT, char_embedding_dim=4, char_filters=4),
+     _np_str_tokens(), [["D", "N", "V"]] * len(WORDS)),
+    (lambda: tiny_classifier(), [list(s) for s in _np_str_tokens()],
+     [i % 2 for i in range(len(WORDS))]),
+    (lambda: tiny_lm(), _np_str_tokens(), None),
+    (lambda: tiny_lm(), [np.str_("abcab"), np.str_("bca")] * 3, None),
+], ids=["tagger", "classifier", "word-lm", "char-lm"])
+def test_fitted_on_numpy_str_saves_and_loads(tmp_path, make, X, y):
+    """A model fitted on numpy.str_ tokens saves, loads and predicts the same."""
+    est = quiet_fit(make(), X, y)
+    assert all_builtin_str(est.vocabulary_.itos)
+    if getattr(est, "char_vocabulary_", None) is not None:
+        assert all_builtin_str(est.char_vocabulary_.itos)
+    path = tmp_path / "m.skrnn"
+    est.save(path)
+    loaded = skrnn.load(path)
+    assert loaded.vocabulary_ == est.vocabulary_
+    if isinstance(est, LanguageModel):
+        prefixes = X[:2] if est.input_kind_ == "chars" else [list(X[0][:1]), []]
+        np.testing.assert_array_equal(loaded.predict_proba(prefixes), est.predict_proba(prefixes))
+        assert loaded.sample(3, max_length=5, random_state=0) == est.sample(
+            3, max_length=5, random_state=0)
+    elif isinstance(est, SequenceTagger):
+        for a, b in zip(loaded.predict(X), est.predict(X)):
+            np.testing.assert_array_equal(a, b)
+    else:
+        np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
+
+
+def test_sample_prefix_of_numpy_str_gives_builtin_str():
+    """A prefix given as a numpy array of tokens comes back as builtin str in the samples."""
+    lm = quiet_fit(tiny_lm(), WORDS)
+    prefix = np.array(["the", "dog"])
+    out = lm.sample(2, max_length=3, prefix=prefix, random_state=0)
+    assert all(s[:2] == ["the", "dog"] and all_builtin_str(s) for s in out)
+    assert out == lm.sample(2, max_length=3, prefix=["the", "dog"], random_state=0)
+    chars = quiet_fit(tiny_lm(), ["abcab", "bca"] * 3)
+    (text,) = chars.sample(1, max_length=3, prefix=np.str_("ab"), random_state=0)
+    assert type(text) is str and text.startswith("ab")
+
+
+# -- 2. integer labels must fit in int64 -------------------------------------------------
+
+
+def test_tagger_label_beyond_int64_names_the_problem():
+    """A label like 2**70 says it does not fit in int64 and suggests str labels."""
+    with pytest.raises(ValueError, match=r"does not fit in a signed 64-bit.*str labels"):
+        check_label_sequences([[2**70, 1], [1]], [["a", "b"], ["c"]], "tokens")
+
+
+@pytest.mark.parametrize("y", [
+    [np.uint64([2**64 - 1, 2**64 - 2]), [-1, -2]],
+    [list(np.uint64([2**64 - 1, 2**64 - 2])), [-1, -2]],
+    [[2**63, 1], [1, 2]],
+    [[1e30, 1.0], [1.0, 2.0]],
+], ids=["uint64-array", "uint64-list", "python-int", "float"])
+def test_tagger_labels_beyond_int64_are_refused(y):
+    """Integer labels beyond int64 raise a ValueError, never merge into one float class."""
+    with pytest.raises(ValueError, match="does not fit in a signed 64-bit integer"):
+        check_label_sequences(y, [["a", "b"], ["c", "d"]], "tokens")
+
+
+def test_tagger_integer_labels_become_int64():
+    """uint64, int32 and mixed numpy/Python ints become int64: concatenation stays exact."""
+    big = 2**53 + 1  # float64 would round it to 2**53
+    y = [np.uint64([5, 6]), [-1, -2], np.int32([7, 8]), [np.uint64(big), np.uint64(big - 1)]]
+    X = [["a", "b"]] * 4
+    out = check_label_sequences(y, X, "tokens")
+    assert [o.dtype for o in out] == [np.dtype(np.int64)] * 4
+    flat = np.concatenate(out)
+    assert flat.dtype == np.int64 and flat.tolist() == [5, 6, -1, -2, 7, 8, big, big - 1]
+    assert len(np.unique(flat)) == 8
+
+
+def test_tagger_fit_on_mixed_uint64_labels_keeps_every_class():
+    """A tagger fitted on uint64 labels in one sequence and negatives in another keeps both."""
+    X = [["a", "b"], ["c", "d"]] * 3
+    y = [np.uint64([2**62, 2**62 + 1]), [-1, -2]] * 3
+    tagger = quiet_fit(SequenceTagger(**TINY_TEXT, char_embedding_dim=None), X, y)
+    assert tagger.classes_.dtype == np.int64
+    assert tagger.classes_.tolist() == [-2, -1, 2**62, 2**62 + 1]
+
+
+def test_tagger_bool_labels_stay_bool():
+    """Bool labels are left as they are."""
+    out = check_label_sequences([[True, False], [False]], [["a", "b"], ["c"]], "tokens")
+    assert all(o.dtype == bool for o in out)
+
+
+@pytest.mark.parametrize("y", [
+    list(np.uint64([2**64 - 1, 2**64 - 2])) + [-1, -2],
+    [2**64 - 1, -1, 2**64 - 2, -2],
+    [2**63, 1, 2**63 + 1, 2],
+    [2**70, 1, 2, 3],
+    np.array([np.uint64(2**64 - 1), -1, 2, 3], dtype=object),
+], ids=["uint64-and-negative", "huge-and-negative", "2**63", "2**70", "object-array"])
+def test_classifier_labels_beyond_int64_are_refused(y):
+    """The classifier says the label does not fit in int64 (not "continuous target")."""
+    X = [["a"], ["b"], ["c"], ["d"]]
+    with pytest.raises(ValueError, match=r"does not fit in a signed 64-bit.*str labels"):
+        tiny_classifier().fit(X, y)
+
+
+def test_classifier_mixed_uint64_and_negative_labels_stay_distinct():
+    """numpy.uint64 labels next to negative ints keep distinct classes (no float rounding)."""
+    big = 2**53 + 1
+    y = [np.uint64(big), np.uint64(big - 1), -1, np.uint64(big), np.uint64(big - 1), -1]
+    exact = _check_label_types(y)
+    assert exact.dtype == np.int64 and exact.tolist()[:3] == [big, big - 1, -1]
+    clf = quiet_fit(tiny_classifier(), [["a"], ["b"], ["c"]] * 2, y)
+    assert clf.classes_.tolist() == [-1, big - 1, big]
+    assert set(clf.predict([["a"], ["c"]]).tolist()) <= {-1, big - 1, big}
+
+
+def test_classifier_uint64_array_labels_still_work():
+    """A plain uint64 array (no mixing) was handled correctly and still is."""
+    y = np.array([2**64 - 1, 2**64 - 2] * 3, dtype=np.uint64)
+    clf = quiet_fit(tiny_classifier(), [["a"], ["b"]] * 3, y)
+    assert clf.classes_.tolist() == [2**64 - 2, 2**64 - 1]
+
+
+# -- 3. class_weight --------------------------------------------------------------------
+
+CW_X = [["a", "b"], ["b"], ["c", "a"], ["c"]] * 2
+CW_Y = [0, 1, 0, 1] * 2
+
+
+@pytest.mark.parametrize("weights, match", [
+    ({0: -1.0}, "finite number > 0.*negative weight"),
+    ({0: 0}, r"finite number > 0.*Zero is refused.*0/0"),
+    ({1: 0.0}, "Zero is refused"),
+    ({0: float("nan")}, "finite number > 0"),
+    ({0: float("inf")}, "finite number > 0"),
+    ({0: 1e300}, "outside the range of float32"),
+    ({0: 1e-300}, "outside the range of float32"),
+    ({0: "2"}, r"class_weight\[0\] is str.*must be a number"),
+    ({0: None}, "must be a number"),
+    ({0: True}, "must be a number"),
+    ({5: 1.0}, r"keys that are not labels of y: \[5\]; the classes are \[0, 1\]"),
+    ({"0": 1.0}, "keys that are not labels of y"),
+])
+def test_bad_class_weights_are_refused_at_fit(weights, match):
+    """Weights that are not finite positive numbers, or keys that are no labels, raise."""
+    clf = tiny_classifier(class_weight=weights)  # __init__ accepts anything
+    with pytest.raises(ValueError, match=match):
+        clf.fit(CW_X, CW_Y)
+    assert not hasattr(clf, "module_")
+
+
+def test_valid_class_weights_accept_numpy_keys_and_values():
+    """numpy scalars are fine as keys and values; classes left out weigh 1."""
+    clf = quiet_fit(tiny_classifier(class_weight={np.int64(1): np.float32(2.5)}), CW_X, CW_Y)
+    assert clf._class_weights.tolist() == [1.0, 2.5]
+
+
+def test_partial_fit_refuses_balanced():
+    """As SGDClassifier: "balanced" with partial_fit says how to compute the weights once."""
+    clf = tiny_classifier(class_weight="balanced")
+    with pytest.raises(ValueError, match=r"compute_class_weight\('balanced'.*as a dict"):
+        clf.partial_fit(CW_X, CW_Y, classes=[0, 1])
+    fitted = quiet_fit(tiny_classifier(), CW_X, CW_Y)
+    fitted.set_params(class_weight="balanced")
+    with pytest.raises(ValueError, match="not supported by partial_fit"):
+        fitted.partial_fit(CW_X, CW_Y)
+
+
+def test_set_params_class_weight_takes_effect_in_partial_fit():
+    """A dict set with set_params is used by the next partial_fit (weights and loss)."""
+    clf = tiny_classifier(class_weight={0: 1.0})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.partial_fit(CW_X, CW_Y, classes=[0, 1, 2])
+    assert clf._class_weights.tolist() == [1.0, 1.0, 1.0]
+    same, heavy = copy.deepcopy(clf), copy.deepcopy(clf)
+    heavy.set_params(class_weight={1: 50.0, 2: 3.0})
+    quiet_partial_fit(same, CW_X, CW_Y)
+    quiet_partial_fit(heavy, CW_X, CW_Y)
+    assert heavy._class_weights.tolist() == [1.0, 50.0, 3.0]
+    assert same._class_weights.tolist() == [1.0, 1.0, 1.0]
+    # Same start, same batches: only the weights differ, and so does the loss.
+    assert heavy.loss_curve_[-1] != pytest.approx(same.loss_curve_[-1])
+    heavy.set_params(class_weight=None)
+    quiet_partial_fit(heavy, CW_X, CW_Y)
+    assert heavy._class_weights is None
+
+
+def test_warm_start_recomputes_balanced_from_its_own_y():
+    """A warm_start fit computes "balanced" weights from the y it is given."""
+    clf = quiet_fit(tiny_classifier(class_weight="balanced"), CW_X, CW_Y)
+    assert clf._class_weights.tolist() == [1.0, 1.0]
+    y2 = [0, 0, 0, 1] * 2
+    clf.set_params(warm_start=True)
+    quiet_fit(clf, CW_X, y2)
+    expected = compute_class_weight("balanced", classes=np.array([0, 1]), y=np.array(y2))
+    np.testing.assert_allclose(clf._class_weights, expected)
+
+
+def test_partial_fit_class_weight_may_name_classes_absent_from_the_batch():
+    """A dict key that is in `classes` but not in this batch's y is fine."""
+    clf = tiny_classifier(class_weight={2: 4.0})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.partial_fit(CW_X, CW_Y, classes=[0, 1, 2])
+    assert clf._class_weights.tolist() == [1.0, 1.0, 4.0]
+
+
+# -- 4. numeric X: float32 overflow and object arrays ------------------------------------
+
+
+@pytest.mark.parametrize("X", [
+    [np.array([[1e39, 1.0], [2.0, 3.0]])],
+    [[[1e39], [1.0]]],
+    [[[10**40], [1]]],
+    [[[10**400], [1]]],
+    np.array([[1e39, 2.0]]),
+    [[10**400, 1]],
+], ids=["array", "nested-float", "python-int", "int-beyond-float64", "2-D table", "int-table"])
+def test_float32_overflow_is_named_without_numpy_warnings(X):
+    """A finite value beyond float32 says so (3.4e38, scale the data), with no numpy warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"too large for float32.*3\.4e38.*StandardScaler"):
+            check_sequences(X)
+
+
+def test_real_nan_and_inf_still_say_so():
+    """NaN / infinity in the data keeps its own message, also next to huge values."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for bad in (np.nan, np.inf):
+            with pytest.raises(ValueError, match="NaN or infinity"):
+                check_sequences([np.array([[1e39], [bad]])])
+
+
+def test_regressor_fit_on_float32_overflow_raises_clearly():
+    """The message reaches the user through an estimator too."""
+    X = [np.array([[1.0], [1e39]]), np.array([[2.0]])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="too large for float32"):
+            SequenceRegressor(**TINY).fit(X, [1.0, 2.0])
+
+
+def test_object_2d_numeric_sequence_reads_like_a_float_array():
+    """A 2-D object array of numbers as one sequence is read as numbers."""
+    obj = np.array([[1.0, 2.0], [3.0, 4]], dtype=object)
+    seqs, kind = check_sequences([obj, np.ones((1, 2))])
+    assert kind == "numeric" and seqs[0].dtype == np.float32
+    np.testing.assert_array_equal(seqs[0], [[1.0, 2.0], [3.0, 4.0]])
+    reg = quiet_fit(SequenceRegressor(**TINY), [obj, np.ones((3, 2))], [1.0, 2.0])
+    np.testing.assert_array_equal(reg.predict([obj]), reg.predict([obj.astype(float)]))
+
+
+@pytest.mark.parametrize("entries, match", [
+    ([["a", 2.0], [3.0, 4.0]], r"object array of shape \(2, 2\).*\['float', 'str'\]"),
+    ([[None, 2.0]], r"\['NoneType', 'float'\]"),
+])
+def test_object_2d_sequence_with_non_numbers_is_explained(entries, match):
+    """A 2-D object array holding non-numbers gets a message naming the value types."""
+    obj = np.array(entries, dtype=object)
+    with pytest.raises(ValueError, match=match) as info:
+        check_sequences([obj])
+    assert "expected 1-D tokens" not in str(info.value)
+
+
+def test_2d_string_array_as_one_sequence_is_explained():
+    """A 2-D array of str is neither tokens nor numbers: the message says what is."""
+    with pytest.raises(ValueError, match="1-D list of str tokens or a 2-D numeric array"):
+        check_sequences([np.array([["a", "b"], ["c", "d"]])])
+
+
+# -- 5. LanguageModel.sample: token budget and chunks -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def char_lm():
+    return quiet_fit(tiny_lm(max_epochs=2), ["abcab", "bca", "cab"] * 3)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(n_samples=10**9), r"n_samples \* max_length = 200000000000.*several calls"),
+    (dict(n_samples=1, max_length=2**28), "lower max_length to at most 134217728"),
+])
+def test_sample_refuses_more_than_the_token_budget(char_lm, kwargs, match):
+    """A call that could generate over 2**27 tokens raises before allocating anything."""
+    with pytest.raises(ValueError, match=match):
+        char_lm.sample(**kwargs)
+
+
+def test_sample_budget_boundary_is_allowed(char_lm, monkeypatch):
+    """Exactly the budget is allowed: the check is on n_samples * max_length only."""
+    monkeypatch.setattr(lm_module, "SAMPLE_TOKEN_BUDGET", 12)
+    assert len(char_lm.sample(3, max_length=4, random_state=0)) == 3
+    with pytest.raises(ValueError, match="more than the 12"):
+        char_lm.sample(13, max_length=1)
+
+
+def test_sample_in_chunks_is_deterministic_and_bounded(char_lm, monkeypatch):
+    """Chunked sampling bounds rows per step; its first chunk equals an unchunked call."""
+    unchunked = char_lm.sample(7, max_length=6, random_state=3)
+    first_two = char_lm.sample(2, max_length=6, random_state=3)
+    calls = []
+    real = lm_module.sample_steps
+
+    def spy(stepper, state, tokens, **kw):
+        calls.append(tokens.shape[0])
+        return real(stepper, state, tokens, **kw)
+
+    monkeypatch.setattr(lm_module, "sample_steps", spy)
+    monkeypatch.setattr(lm_module, "_SAMPLE_LOGITS_BUDGET", 2 * len(char_lm.vocabulary_))
+    chunked = char_lm.sample(7, max_length=6, random_state=3)
+    assert calls == [2, 2, 2, 1]
+    assert len(chunked) == 7 and all(isinstance(s, str) and len(s) <= 6 for s in chunked)
+    assert chunked[:2] == first_two
+    assert chunked == char_lm.sample(7, max_length=6, random_state=3)  # reproducible
+    calls.clear()
+    with_prefix = char_lm.sample(3, max_length=2, prefix="ab", random_state=1)
+    assert calls == [2, 1] and all(s.startswith("ab") for s in with_prefix)
+    monkeypatch.undo()
+    assert char_lm.sample(7, max_length=6, random_state=3) == unchunked
+
+
+# -- 6. user tokens spelled like reserved specials ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def word_lm():
+    return quiet_fit(tiny_lm(max_epochs=2), WORDS)
+
+
+def test_literal_markers_read_as_unk_in_a_bos_eos_vocabulary():
+    """With bos_eos, literal "<bos>", "<eos>", "<pad>" and "<unk>" all encode as <unk>."""
+    v = Vocabulary.build([["a", BOS, "b", EOS]], bos_eos=True)
+    assert BOS not in v.itos[4:] and EOS not in v.itos[4:]
+    assert v.encode([BOS, EOS, PAD, UNK]).tolist() == [v.unk_id] * 4
+    assert v.encode(["a", "b"]).tolist() == [v.stoi["a"], v.stoi["b"]]
+    assert BOS not in v and EOS not in v and PAD not in v and "a" in v
+    # stoi still names the markers' columns (predict_proba[:, v.stoi["<eos>"]]).
+    assert (v.stoi[BOS], v.stoi[EOS]) == (v.bos_id, v.eos_id)
+    back = Vocabulary.from_state(v.to_state())
+    assert back == v and back.stoi == v.stoi
+    tokens = [BOS, "a", EOS, PAD, UNK, "zzz"]
+    assert back.encode(tokens).tolist() == v.encode(tokens).tolist()
+
+
+def test_literal_markers_are_ordinary_tokens_without_bos_eos():
+    """Without bos_eos (taggers, classifiers) "<bos>" is a token like any other."""
+    v = Vocabulary.build([["a", BOS, EOS]])
+    assert BOS in v and v.encode([BOS]).tolist() == [v.stoi[BOS]] != [v.unk_id]
+
+
+def test_language_model_scores_literal_markers_as_unk(word_lm):
+    """score is finite for input with literal markers, equal to the same input with <unk>."""
+    for seq in (["<bos>", "the"], ["the", "<eos>", "cat"], ["<pad>", "a"]):
+        got = word_lm.score([seq])
+        assert math.isfinite(got)
+        as_unk = ["<unk>" if t in ("<bos>", "<eos>", "<pad>") else t for t in seq]
+        assert got == pytest.approx(word_lm.score([as_unk]))
+
+
+def test_language_model_predict_proba_with_literal_markers(word_lm):
+    """Prefixes with literal markers give proper distributions, the same as with <unk>."""
+    proba = word_lm.predict_proba([["<bos>"], ["the", "<eos>"], ["<pad>"], ["<unk>"]])
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(proba[0], proba[3], rtol=1e-6)
+    v = word_lm.vocabulary_
+    assert (proba[:, [v.pad_id, v.bos_id]] == 0).all()
+
+
+def test_language_model_fitted_on_literal_markers_never_samples_them():
+    """Training data holding literal markers trains; samples never generate them."""
+    X = [["<bos>", "the", "cat"], ["a", "<eos>", "dog"], ["the", "dog", "<pad>"]] * 3
+    lm = quiet_fit(tiny_lm(max_epochs=2), X)
+    assert set(lm.vocabulary_.itos[4:]) == {"the", "cat", "a", "dog"}
+    assert math.isfinite(lm.score(X))
+    samples = lm.sample(30, max_length=8, random_state=0, temperature=2.0)
+    samples += lm.sample(10, max_length=8, prefix=["<bos>", "a"], random_state=1)
+    for s in samples[:30] + [s[2:] for s in samples[30:]]:
+        assert not set(s) & {"<bos>", "<eos>", "<pad>", "<unk>"}
+
+
+def test_saved_language_model_reads_literal_markers_the_same(word_lm, tmp_path):
+    """After save / load a literal "<bos>" is still read as <unk>."""
+    word_lm.save(tmp_path / "lm.skrnn")
+    loaded = skrnn.load(tmp_path / "lm.skrnn")
+    seq = [["<bos>", "the", "<eos>"]]
+    assert math.isfinite(word_lm.score(seq)) and loaded.score(seq) == word_lm.score(seq)
+
+
+# -- 7. regressor validation R² of constant targets --------------------------------------
+
+
+def test_score_outputs_follows_r2_score_force_finite():
+    """Constant targets score 1.0 if predicted exactly, else 0.0; others as r2_score."""
+    reg = SequenceRegressor()
+    targets = torch.tensor([[0.0, 1.0, 2.0], [0.0, 2.0, 2.0], [0.0, 4.0, 2.0]])
+    pred = torch.tensor([[0.0, 1.5, 2.5], [0.0, 2.0, 2.0], [0.0, 3.0, 2.0]])
+    _, r2 = reg._score_outputs(pred, targets)
+    expected = r2_score(targets.numpy(), pred.numpy(), multioutput="raw_values",
+                        force_finite=True)
+    assert expected.tolist()[0] == 1.0 and expected.tolist()[2] == 0.0
+    assert r2 == pytest.approx(expected.mean(), rel=1e-6)
+
+
+def test_constant_target_validation_scores_are_bounded():
+    """Early stopping on a constant y: validation R² is 0.0 or 1.0, never about -5.7e9."""
+    rng = np.random.RandomState(0)
+    X = [rng.randn(rng.randint(2, 5), 2) for _ in range(20)]
+    y = np.full(20, 3.0)
+    reg = quiet_fit(SequenceRegressor(**{**TINY, "max_epochs": 2}, early_stopping=True,
+                                      validation_fraction=0.25, n_iter_no_change=2), X, y)
+    assert reg.validation_scores_ and all(s in (0.0, 1.0) for s in reg.validation_scores_)
+    assert -1.0 <= reg.best_validation_score_ <= 1.0
+    assert reg.score(X, y) in (0.0, 1.0)
