@@ -7,6 +7,8 @@ else happens here, once.
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 import warnings
 from numbers import Integral, Real
@@ -19,6 +21,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from . import _fitted as _f
 from . import data as _data
 from . import distributed as _distributed
 from . import training as _training
@@ -99,6 +102,32 @@ def resolve_device(device, *, fallback=False):
     return torch.device(device)
 
 
+#: Public methods that read the fitted state. Each runs on a snapshot of the
+#: estimator's attributes taken when the call starts (:func:`_on_snapshot`).
+_READERS = ("predict", "predict_proba", "predict_log_proba", "decision_function", "score",
+            "perplexity", "sample", "save", "to_onnx", "to_torchscript", "export_inputs",
+            "__getstate__")
+
+
+def _on_snapshot(method):
+    """Run ``method`` on the fitted state as it was when the call began.
+
+    A fit publishes its new fitted state by swapping the instance's
+    ``__dict__`` in one assignment (:meth:`BaseSequenceEstimator._publish`);
+    copying the dict here is equally atomic under the GIL. So a reader in
+    another thread sees the old model or the new one, never a network of one
+    fit with the vocabulary or classes of another.
+    """
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        view = object.__new__(type(self))
+        view.__dict__.update(self.__dict__)
+        return method(view, *args, **kwargs)
+
+    call._on_snapshot = True
+    return call
+
+
 class BaseSequenceEstimator(BaseEstimator):
     """Base class of the recurrent estimators. Not for direct use.
 
@@ -148,7 +177,35 @@ class BaseSequenceEstimator(BaseEstimator):
         "warm_start": ["boolean"],
     }
 
+    #: The fitted attributes every estimator has (see skrnn._fitted): what
+    #: ``save`` stores and ``load`` accepts. Estimators add their own.
+    _fitted_attributes: dict = {
+        "input_kind_": _f.Attr(_f.one_of("tokens", "chars", "numeric")),
+        "n_features_in_": _f.Attr(_f.int_at_least(1),
+                                  required=lambda a: a.get("input_kind_") == "numeric"),
+        "vocabulary_": _f.Attr(_f.vocabulary(Vocabulary, for_kinds=("tokens", "chars"))),
+        "char_vocabulary_": _f.Attr(_f.vocabulary(Vocabulary, for_kinds=("tokens",),
+                                                  optional=True)),
+        "_random_state": _f.Attr(_f.instance_of(np.random.RandomState)),
+        "_network_config_": _f.Attr(_f.instance_of(dict)),
+        # Absent from files written before set_params-after-fit was saved faithfully.
+        "_fitted_params": _f.Attr(_f.instance_of(dict), required=False),
+        "history_": _f.Attr(_f.list_of(_f.history_record)),
+        "loss_curve_": _f.Attr(_f.list_of(_f.finite_float)),
+        "validation_scores_": _f.Attr(_f.optional(_f.list_of(_f.finite_float))),
+        "best_validation_score_": _f.Attr(_f.optional(_f.finite_float)),
+        "n_iter_": _f.Attr(_f.int_at_least(0)),
+    }
+
     # -- sklearn plumbing ---------------------------------------------------
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Every estimator's readers (its own or inherited) run on a snapshot.
+        for name in _READERS:
+            method = getattr(cls, name, None)
+            if callable(method) and not getattr(method, "_on_snapshot", False):
+                setattr(cls, name, _on_snapshot(method))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -241,15 +298,69 @@ class BaseSequenceEstimator(BaseEstimator):
     # -- fitting ----------------------------------------------------------------
 
     def _fit(self, X, y, *, incremental=False, classes=None):
+        """Fit on a working copy and publish its fitted state in one step at the end.
+
+        Why a copy: a ``predict`` running in another thread meanwhile keeps
+        using the old model (never a network with the new vocabulary, never
+        dropout switched on under it), and a fit that fails or is
+        interrupted before it finishes leaves the estimator exactly as it
+        was. See "Thread safety" in docs/reliability.md.
+        """
         fitted = hasattr(self, "module_")
         first = not fitted or not (incremental or self.warm_start)
+        rng = getattr(self, "_random_state", None) if not first else None
+        rng_state = rng.get_state() if rng is not None else None
+        with _training.interrupt_once():
+            work = self._working_copy(continuing=not first)
+            try:
+                work._fit_staged(X, y, first=first, incremental=incremental, classes=classes)
+            except BaseException:
+                if rng_state is not None:
+                    rng.set_state(rng_state)  # shared with the copy: undo its draws
+                raise
+            self._publish(work)
+        return self
+
+    def _working_copy(self, *, continuing):
+        """A shallow copy of this estimator to train; its network and optimizer are its own."""
+        work = object.__new__(type(self))
+        state = dict(self.__dict__)
+        for name in ("module_", "optimizer_"):
+            state.pop(name, None)
+        if not continuing:
+            # A fresh fit starts from the parameters alone: nothing of the
+            # previous fit (fitted attributes end in "_") may leak into it.
+            state = {k: v for k, v in state.items()
+                     if not (k.endswith("_") and not k.startswith("__"))}
+        work.__dict__.update(state)
+        if continuing:
+            work.module_ = copy.deepcopy(self.module_)
+            work.optimizer_ = self._new_optimizer(work.module_)
+            work.optimizer_.load_state_dict(copy.deepcopy(self.optimizer_.state_dict()))
+        return work
+
+    def _publish(self, work):
+        """Make ``work``'s fitted state this estimator's, in one assignment.
+
+        Parameters changed (``set_params``) while the fit ran stay as set.
+        """
+        state = work.__dict__
+        if "module_" in state:
+            state["module_"].eval()  # prediction never switches modes (thread safety)
+        current = self.__dict__
+        for name in self._get_param_names():
+            if name in current:
+                state[name] = current[name]
+        # One pointer swap: a reader that copied the old __dict__ (see
+        # _on_snapshot) keeps a complete old state, one that comes after sees
+        # the complete new one.
+        self.__dict__ = state
+
+    def _fit_staged(self, X, y, *, first, incremental=False, classes=None):
+        """The fit itself, on the working copy made by :meth:`_fit`."""
         # Launched by torchrun: train data-parallel (None otherwise, and nothing changes).
         ddp = _distributed.setup(self.device, resolve_device)
         if first:
-            if fitted:
-                # A refit that fails half-way must not leave the old network next to
-                # new vocabularies: the estimator is unfitted until this fit succeeds.
-                del self.module_, self.optimizer_
             self.device_ = resolve_device(self.device) if ddp is None else ddp.device
             self._random_state = check_random_state(self.random_state)
             if ddp is not None:
@@ -274,6 +385,10 @@ class BaseSequenceEstimator(BaseEstimator):
                                          **self._network_config()}
                 self.module_ = self._build_network(self._network_config_).to(self.device_)
                 self.optimizer_ = self._new_optimizer(self.module_)
+                # What the network was built from; set_params may change the
+                # parameters later, and save / load keep both (persistence.py).
+                self._fitted_params = {k: v for k, v in self.get_params(deep=False).items()
+                                       if k != "random_state"}
                 self.history_, self.loss_curve_ = [], []
                 self.validation_scores_ = None
                 self.best_validation_score_ = None
@@ -348,6 +463,7 @@ class BaseSequenceEstimator(BaseEstimator):
             start_epoch=self.n_iter_,
             check_convergence=not incremental,
             sync=sync,
+            rng=rng,
         )
 
     def _validation_score(self, module, data):
@@ -389,8 +505,9 @@ class BaseSequenceEstimator(BaseEstimator):
     def _record(self, result, *, incremental, first, early_stopping=False):
         name = type(self).__name__
         done = [h for h in result.history if not h.get("diverged")]
-        self.history_.extend(result.history)
-        self.loss_curve_.extend(h["train_loss"] for h in done)
+        # New lists, not extend(): a reader holding the old state keeps its history.
+        self.history_ = self.history_ + result.history
+        self.loss_curve_ = self.loss_curve_ + [h["train_loss"] for h in done]
         if any("valid_score" in h for h in done):
             scores = [h["valid_score"] for h in done]
             self.validation_scores_ = (self.validation_scores_ or []) + scores
@@ -468,28 +585,25 @@ class BaseSequenceEstimator(BaseEstimator):
     def _predict_outputs(self, X, fn):
         """Apply ``fn(module, batch) -> list of per-sequence arrays`` over X in batches.
 
-        Returns the per-sequence results in the order of X. Runs in eval mode
-        without gradients, in length-sorted batches. Each batch is encoded
-        just before it runs, so memory beyond the results does not grow with
-        the size of X (benchmarks/memory.py).
+        Returns the per-sequence results in the order of X. Runs without
+        gradients (a fitted network is always in eval mode), in length-sorted
+        batches. Each batch is encoded just before it runs, so memory beyond
+        the results does not grow with the size of X (benchmarks/memory.py).
         """
         self._check_fitted()
         seqs = self._check_inputs(X)
         lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
         out = [None] * len(seqs)
+        # A fitted network is always in eval mode; switching it here would
+        # switch it under a concurrent call too.
         module = self.module_
-        was_training = module.training
-        module.eval()
-        try:
-            with torch.no_grad():
-                for idx in self._inference_batches(lengths):
-                    part = self._encode_inputs([seqs[i] for i in idx])
-                    batch = _data.collate(part, np.arange(len(idx)), self.device_)
-                    batch.index = idx  # positions in X, as for a batch of the whole data
-                    for i, res in zip(idx, fn(module, batch)):
-                        out[i] = res
-        finally:
-            module.train(was_training)
+        with torch.no_grad():
+            for idx in self._inference_batches(lengths):
+                part = self._encode_inputs([seqs[i] for i in idx])
+                batch = _data.collate(part, np.arange(len(idx)), self.device_)
+                batch.index = idx  # positions in X, as for a batch of the whole data
+                for i, res in zip(idx, fn(module, batch)):
+                    out[i] = res
         return out
 
     # -- saving -----------------------------------------------------------------------

@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import Interval
 
 from . import data as _data
 from ._base import BaseSequenceEstimator, make_encoder
-from ._validation import check_sequences
+from ._validation import _builtin_str, check_sequences
 from .modules import LanguageModelNetwork
 from .sampling import RecurrentStepper, sample_steps
 
@@ -23,6 +23,15 @@ _SCORE_LOGITS_BUDGET = 1 << 24
 
 #: Sampling temperatures are clamped to [_MIN_TEMPERATURE, 1 / _MIN_TEMPERATURE].
 _MIN_TEMPERATURE = 1e-6
+
+#: Most tokens one ``sample`` call may generate (``n_samples * max_length``): the
+#: drawn ids and the returned sequences grow with it (2**27 ids are 1 GiB as int64).
+SAMPLE_TOKEN_BUDGET = 1 << 27
+
+#: ``sample`` draws its rows in chunks of at most this many logits per step
+#: (rows * vocabulary size, float32: 16 MiB), so the per-step tensors stay bounded
+#: however many samples are asked for.
+_SAMPLE_LOGITS_BUDGET = 1 << 22
 
 
 class LanguageModel(BaseSequenceEstimator):
@@ -103,6 +112,14 @@ class LanguageModel(BaseSequenceEstimator):
     Unknown tokens (not in ``vocabulary_``) are read and scored as
     ``<unk>``: their probability is the model's probability of "some rare
     token". :meth:`sample` never draws ``<unk>``.
+
+    Word-level tokens spelled like the reserved ones, literal ``"<pad>"``,
+    ``"<bos>"`` and ``"<eos>"``, are read and scored as ``<unk>`` too
+    wherever they appear (in ``fit``, ``score``, ``predict_proba`` and the
+    ``prefix`` of :meth:`sample`): the sequence markers come only from the
+    framing of each sequence, so such input gets a finite score and
+    ``sample`` never generates them. A literal ``"<unk>"`` is ``<unk>``
+    itself. See the Notes of :class:`skrnn.vocab.Vocabulary`.
 
     Examples
     --------
@@ -305,11 +322,11 @@ class LanguageModel(BaseSequenceEstimator):
         total, n = sum(p[0] for p in partials), sum(p[1] for p in partials)
         return -total / n, total / n
 
-    def _fit(self, X, y, *, incremental=False, classes=None):
+    def _fit_staged(self, X, y, **kwargs):
         try:
-            return super()._fit(X, y, incremental=incremental, classes=classes)
+            return super()._fit_staged(X, y, **kwargs)
         finally:
-            self._carried_state = None  # never pickle a training state
+            self._carried_state = None  # never publish or pickle a training state
 
     def _fitted_state(self):
         state = super()._fitted_state()
@@ -339,35 +356,32 @@ class LanguageModel(BaseSequenceEstimator):
         vocab = len(v)
         banned = self._banned_ids()
         total, count = 0.0, 0
-        was_training = module.training
-        module.eval()
-        try:
-            with torch.no_grad():
-                for idx in _data.bucket_batches(lengths, self.batch_size):
-                    rows = self._framed([seqs[i] for i in idx], encoded=encoded)
-                    padded = _data._pad(rows, _data.IGNORE_INDEX, np.int64)
-                    padded = torch.from_numpy(padded).to(self.device_)
-                    inputs = padded[:, :-1].clamp(min=0)  # pads read as <pad> (id 0)
-                    targets = padded[:, 1:]
-                    n_rows, width = inputs.shape
-                    window = max(16, min(4096, _SCORE_LOGITS_BUDGET // (n_rows * vocab)))
-                    h = None
-                    for start in range(0, width, window):
-                        stop = min(start + window, width)
-                        span = torch.full((n_rows,), stop - start, device=self.device_)
-                        batch = _data.Batch(inputs=inputs[:, start:stop], lengths=span,
-                                            index=None)
-                        logits, h = module(batch, h)  # (N, W, V)
-                        tgt = targets[:, start:stop]
-                        logits = logits.float()
-                        logits[..., banned] = float("-inf")  # as in predict_proba
-                        logp = torch.log_softmax(logits, dim=-1)
-                        mask = tgt != _data.IGNORE_INDEX
-                        picked = logp.gather(2, tgt.clamp(min=0).unsqueeze(2)).squeeze(2)
-                        total += float(picked[mask].sum())
-                        count += int(mask.sum())
-        finally:
-            module.train(was_training)
+        # No mode switch: a fitted network is in eval mode, and validation calls
+        # this inside training.train, which sets eval mode itself.
+        with torch.no_grad():
+            for idx in _data.bucket_batches(lengths, self.batch_size):
+                rows = self._framed([seqs[i] for i in idx], encoded=encoded)
+                padded = _data._pad(rows, _data.IGNORE_INDEX, np.int64)
+                padded = torch.from_numpy(padded).to(self.device_)
+                inputs = padded[:, :-1].clamp(min=0)  # pads read as <pad> (id 0)
+                targets = padded[:, 1:]
+                n_rows, width = inputs.shape
+                window = max(16, min(4096, _SCORE_LOGITS_BUDGET // (n_rows * vocab)))
+                h = None
+                for start in range(0, width, window):
+                    stop = min(start + window, width)
+                    span = torch.full((n_rows,), stop - start, device=self.device_)
+                    batch = _data.Batch(inputs=inputs[:, start:stop], lengths=span,
+                                        index=None)
+                    logits, h = module(batch, h)  # (N, W, V)
+                    tgt = targets[:, start:stop]
+                    logits = logits.float()
+                    logits[..., banned] = float("-inf")  # as in predict_proba
+                    logp = torch.log_softmax(logits, dim=-1)
+                    mask = tgt != _data.IGNORE_INDEX
+                    picked = logp.gather(2, tgt.clamp(min=0).unsqueeze(2)).squeeze(2)
+                    total += float(picked[mask].sum())
+                    count += int(mask.sum())
         return total, count
 
     def score(self, X, y=None):
@@ -422,8 +436,7 @@ class LanguageModel(BaseSequenceEstimator):
         lengths = np.fromiter((len(f) for f in framed), dtype=np.int64, count=len(framed))
         out = np.empty((len(seqs), len(self.vocabulary_)), dtype=np.float32)
         banned = self._banned_ids()
-        module = self.module_
-        module.eval()
+        module = self.module_  # in eval mode, as every fitted network
         with torch.no_grad():
             for idx in self._inference_batches(lengths):
                 padded = torch.from_numpy(_data._pad([framed[i] for i in idx], 0, np.int64))
@@ -475,6 +488,22 @@ class LanguageModel(BaseSequenceEstimator):
         -------
         list
             ``n_samples`` strings (character level) or token lists (word level).
+
+        Raises
+        ------
+        ValueError
+            If ``n_samples * max_length`` exceeds ``SAMPLE_TOKEN_BUDGET``
+            (2**27 tokens): generate in several calls instead.
+
+        Notes
+        -----
+        One call generates at most ``SAMPLE_TOKEN_BUDGET`` tokens
+        (``skrnn.language_model.SAMPLE_TOKEN_BUDGET``, 2**27), which bounds
+        the memory of the drawn ids and of the returned sequences. The rows
+        are drawn in chunks of at most 2**22 / ``len(vocabulary_)`` samples,
+        so the per-step logits stay bounded too; the chunks share one random
+        stream, and a call whose samples fit in one chunk draws exactly what
+        one batch of them would.
         """
         self._check_fitted()
         v = self.vocabulary_
@@ -482,6 +511,7 @@ class LanguageModel(BaseSequenceEstimator):
         n_drawable = len(v) - len(banned)
         _check_int("n_samples", n_samples, 1)
         _check_int("max_length", max_length, 1)
+        _check_sample_budget(n_samples, max_length)
         if (not isinstance(temperature, numbers.Real) or isinstance(temperature, bool)
                 or not np.isfinite(temperature) or temperature <= 0):
             raise ValueError(
@@ -509,33 +539,41 @@ class LanguageModel(BaseSequenceEstimator):
         temperature = min(max(float(temperature), _MIN_TEMPERATURE), 1 / _MIN_TEMPERATURE)
         generator = torch.Generator(device=self.device_).manual_seed(seed)
 
-        module = self.module_
-        module.eval()
+        module = self.module_  # in eval mode, as every fitted network (thread safety)
         enc = module.encoder
+        # Chunks of rows keep the per-step logits (rows x vocabulary) bounded; one
+        # generator runs through all of them, so a single chunk draws exactly what
+        # an unchunked call would.
+        chunk = max(1, _SAMPLE_LOGITS_BUDGET // len(v))
+        out = []
         with torch.no_grad():
             stepper = RecurrentStepper(enc.embedding, enc.stack.rnn, module.head)
             ids = v.encode(prefix_tokens)
-            state = None
-            last = torch.full((n_samples,), v.bos_id, dtype=torch.long, device=self.device_)
-            if len(ids):
-                context = np.concatenate([[v.bos_id], ids[:-1]]).astype(np.int64)
-                inputs = torch.from_numpy(context).to(self.device_).expand(n_samples, -1)
-                span = torch.full((n_samples,), len(context), device=self.device_)
-                _, state = enc(_data.Batch(inputs=inputs.contiguous(), lengths=span, index=None))
-                last = torch.full_like(last, int(ids[-1]))
-            state = stepper.initial_state(state, n_samples, self.device_)
-            drawn = sample_steps(stepper, state, last, max_steps=max_length, eos_id=v.eos_id,
-                                 temperature=float(temperature), top_k=top_k, banned=banned,
-                                 generator=generator).cpu().numpy()
-        out = []
-        for row in drawn:
-            end = np.flatnonzero(row == v.eos_id)
-            row = row[: end[0]] if end.size else row
-            tokens = list(prefix_tokens) + v.decode(row)
-            out.append("".join(tokens) if self.input_kind_ == "chars" else tokens)
+            for start in range(0, n_samples, chunk):
+                n_rows = min(chunk, n_samples - start)
+                state = None
+                last = torch.full((n_rows,), v.bos_id, dtype=torch.long, device=self.device_)
+                if len(ids):
+                    context = np.concatenate([[v.bos_id], ids[:-1]]).astype(np.int64)
+                    inputs = torch.from_numpy(context).to(self.device_).expand(n_rows, -1)
+                    span = torch.full((n_rows,), len(context), device=self.device_)
+                    _, state = enc(_data.Batch(inputs=inputs.contiguous(), lengths=span,
+                                               index=None))
+                    last = torch.full_like(last, int(ids[-1]))
+                state = stepper.initial_state(state, n_rows, self.device_)
+                drawn = sample_steps(stepper, state, last, max_steps=max_length,
+                                     eos_id=v.eos_id, temperature=float(temperature),
+                                     top_k=top_k, banned=banned,
+                                     generator=generator).cpu().numpy()
+                for row in drawn:
+                    end = np.flatnonzero(row == v.eos_id)
+                    row = row[: end[0]] if end.size else row
+                    tokens = list(prefix_tokens) + v.decode(row)
+                    out.append("".join(tokens) if self.input_kind_ == "chars" else tokens)
         return out
 
     def _check_prefix(self, prefix):
+        """The prefix as a list of builtin str tokens (characters at character level)."""
         if prefix is None:
             return []
         if self.input_kind_ == "chars":
@@ -544,7 +582,7 @@ class LanguageModel(BaseSequenceEstimator):
                     f"prefix must be a str for a character-level model, got "
                     f"{type(prefix).__name__}."
                 )
-            return list(prefix)
+            return list(_builtin_str(prefix))
         # A generator would be used up by the check: only real sequences are read.
         if (not isinstance(prefix, (list, tuple, np.ndarray))
                 or not all(isinstance(t, str) for t in prefix)):
@@ -552,7 +590,26 @@ class LanguageModel(BaseSequenceEstimator):
                 "prefix must be a list of str tokens for a word-level model, e.g. "
                 "['the', 'king']; got " + (repr(prefix)[:40]) + "."
             )
-        return list(prefix)
+        # numpy.str_ tokens (e.g. from an array) come back as builtin str, as in fit.
+        return [t if type(t) is str else _builtin_str(t) for t in prefix]
+
+
+def _check_sample_budget(n_samples, max_length):
+    """Refuse a sample call that could generate more than SAMPLE_TOKEN_BUDGET tokens."""
+    total = n_samples * max_length
+    if total <= SAMPLE_TOKEN_BUDGET:
+        return
+    if max_length > SAMPLE_TOKEN_BUDGET:
+        how = f"lower max_length to at most {SAMPLE_TOKEN_BUDGET}"
+    else:
+        how = (f"sample in several calls of at most n_samples="
+               f"{SAMPLE_TOKEN_BUDGET // max_length} each (with max_length={max_length}), "
+               "or lower max_length")
+    raise ValueError(
+        f"sample could generate n_samples * max_length = {total} tokens, more than the "
+        f"{SAMPLE_TOKEN_BUDGET} (2**27) one call may generate, which bounds its memory; "
+        f"{how}."
+    )
 
 
 def _check_int(name, value, low):

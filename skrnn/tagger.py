@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import _fit_context
 
+from . import _fitted as _f
 from . import data as _data
 from ._base import BaseSequenceEstimator, make_encoder
 from ._validation import check_label_sequences
@@ -138,6 +139,8 @@ class SequenceTagger(BaseSequenceEstimator):
     """
 
     _parameter_constraints: dict = {**BaseSequenceEstimator._parameter_constraints}
+    _fitted_attributes: dict = {**BaseSequenceEstimator._fitted_attributes,
+                                "classes_": _f.Attr(_f.class_labels)}
 
     def __init__(
         self,

@@ -9,7 +9,11 @@ estimator decides what to warn about.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import math
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -40,6 +44,62 @@ def make_optimizer(params, learning_rate, weight_decay=0.0):
 
 def _snapshot(module):
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+class _Checkpoint:
+    """Everything training changes, as it was at one moment: weights, optimizer, random state.
+
+    Restoring all three (not the weights alone) makes a run that is stopped
+    and continued equal to one that was never stopped: Adam's moments and
+    the shuffling generator are where the kept weights left them.
+    """
+
+    def __init__(self, module, optimizer, rng=None):
+        self.weights = _snapshot(module)
+        self.optimizer = copy.deepcopy(optimizer.state_dict())
+        self.rng = None if rng is None else rng.get_state()
+
+    def restore(self, module, optimizer, rng=None):
+        module.load_state_dict(self.weights)
+        # load_state_dict keeps tensors that already sit on the right device:
+        # hand it a copy so the checkpoint stays usable.
+        optimizer.load_state_dict(copy.deepcopy(self.optimizer))
+        if rng is not None and self.rng is not None:
+            rng.set_state(self.rng)
+
+
+@contextlib.contextmanager
+def interrupt_once():
+    """Let the first Ctrl-C stop training; hold any further one until the block is done.
+
+    A user who presses Ctrl-C twice (or whose terminal sends two SIGINTs)
+    would otherwise interrupt the restoring of the kept weights itself and
+    leave weights of no epoch. The first SIGINT raises ``KeyboardInterrupt``
+    as usual; later ones are recorded, and one ``KeyboardInterrupt`` is raised
+    when the block ends, once the estimator is consistent again. Only in the
+    main thread (the only one Python delivers signals to) and only when
+    SIGINT has Python's default handler; otherwise nothing changes.
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    seen = {"raised": False, "held": False}
+
+    def handler(signum, frame):
+        if seen["raised"]:
+            seen["held"] = True
+            return
+        seen["raised"] = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if seen["held"]:
+            raise KeyboardInterrupt
 
 
 @dataclass
@@ -138,7 +198,7 @@ def train_epoch(module, optimizer, batches, loss_fn, *, clip_value=None, clip_no
 
 def train(module, optimizer, epoch_batches, loss_fn, *, max_epochs, validate=None,
           n_iter_no_change=5, tol=1e-4, clip_value=None, clip_norm=None, verbose=0,
-          start_epoch=0, check_convergence=True, print_fn=print, sync=None):
+          start_epoch=0, check_convergence=True, print_fn=print, sync=None, rng=None):
     """Train for up to ``max_epochs`` epochs, with optional early stopping.
 
     Parameters
@@ -170,6 +230,10 @@ def train(module, optimizer, epoch_batches, loss_fn, *, max_epochs, validate=Non
     sync : object or None
         Data-parallel training only: see :func:`train_epoch`. ``validate``
         must then return the same result on every process.
+    rng : numpy.random.RandomState or None
+        The generator ``epoch_batches`` draws from; rolled back with the
+        weights and the optimizer when an epoch is abandoned (interrupt,
+        divergence), so continuing equals a run that stopped at that epoch.
 
     Returns
     -------
@@ -181,10 +245,14 @@ def train(module, optimizer, epoch_batches, loss_fn, *, max_epochs, validate=Non
     columns += ["best", "dur"]
     table = _Table(columns, print_fn)
     result = TrainingResult(status="max_epochs")
-    best_value = -math.inf
-    best_state = None
+    # The best epoch so far: (score, epoch, its weights when validating).
+    best = (-math.inf, None, None)
     no_improve = 0
-    last_good = _snapshot(module)
+    # What an interrupt rolls back to: the training state after the last
+    # finished epoch and the bookkeeping that matches it. Each epoch replaces
+    # it in one assignment, after everything of the epoch is recorded, so an
+    # interrupt anywhere sees one consistent (state, history, best) triple.
+    last_good = (_Checkpoint(module, optimizer, rng), 0, best, no_improve)
     try:
         for epoch in range(start_epoch, start_epoch + max_epochs):
             tic = time.perf_counter()
@@ -194,7 +262,7 @@ def train(module, optimizer, epoch_batches, loss_fn, *, max_epochs, validate=Non
                                                 clip_value=clip_value, clip_norm=clip_norm,
                                                 progress=progress, sync=sync)
             if not finite:
-                module.load_state_dict(last_good)
+                last_good[0].restore(module, optimizer, rng)
                 result.status = "diverged"
                 result.history.append({"epoch": epoch + 1, "train_loss": loss, "diverged": True})
                 break
@@ -207,26 +275,29 @@ def train(module, optimizer, epoch_batches, loss_fn, *, max_epochs, validate=Non
                 value = v_score
             else:
                 value = -loss
-            improved = value > best_value + tol
-            if value > best_value:
+            improved = value > best[0] + tol
+            if value > best[0]:
                 # Keep the best weights even for improvements below tol.
-                best_value = value
-                result.best_epoch = epoch + 1
-                if validate is not None:
-                    best_state = _snapshot(module)
+                best = (value, epoch + 1, _snapshot(module) if validate is not None else None)
             no_improve = 0 if improved else no_improve + 1
-            record["best"] = result.best_epoch == epoch + 1
+            record["best"] = best[1] == epoch + 1
             record["dur"] = time.perf_counter() - tic
             result.history.append(record)
-            last_good = _snapshot(module)
+            last_good = (_Checkpoint(module, optimizer, rng), len(result.history), best,
+                         no_improve)
             if verbose:
                 table.row(record)
             if check_convergence and no_improve >= n_iter_no_change:
                 result.status = "converged"
                 break
     except KeyboardInterrupt:
+        # Everything as the last finished epoch left it; a second Ctrl-C
+        # cannot cut this short inside interrupt_once().
         result.status = "interrupted"
-        module.load_state_dict(last_good)
+        checkpoint, n_records, best, _ = last_good
+        checkpoint.restore(module, optimizer, rng)
+        del result.history[n_records:]
+    best_value, result.best_epoch, best_state = best
     if validate is not None and best_state is not None:
         module.load_state_dict(best_state)
     if validate is not None and best_value > -math.inf:

@@ -369,15 +369,19 @@ def test_fault_in_first_epoch_raises_and_leaves_unfitted(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_refit_that_diverges_drops_the_old_network(name):
-    """A refit that diverges at once does not leave the previous fit's network behind."""
+def test_refit_that_diverges_keeps_the_previous_model_whole(name):
+    """A refit that diverges at once leaves the previous fit exactly as it was: all or nothing
+    (never the old network next to new vocabularies or classes)."""
     est, X, y = make(name, faulty(SPECS[name][0]))
     quiet_fit(est, X, y)
+    before, outputs, history = weights(est), flat_outputs(est, X), list(est.history_)
     est.fault, est.fail_at, est.calls_ = "nan", 1, 0
     with pytest.raises(ValueError, match="diverged"):
         est.fit(X, y)
-    with pytest.raises(NotFittedError):
-        check_is_fitted(est)
+    check_is_fitted(est)
+    assert same_weights(weights(est), before)
+    assert est.history_ == history
+    np.testing.assert_array_equal(flat_outputs(est, X), outputs)
 
 
 @pytest.mark.parametrize("name", NAMES)

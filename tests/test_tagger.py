@@ -407,11 +407,14 @@ def test_full_brown_reaches_crf_level_accuracy():
     assert est.score(Xte, yte) > 0.97
 
 
-def test_failed_refit_leaves_estimator_unfitted(toy_data):
-    """A refit that fails on bad labels leaves no stale network behind."""
+def test_failed_refit_leaves_the_previous_model_whole(toy_data):
+    """A refit that fails on bad labels changes nothing: the previous model (network,
+    vocabulary and classes together) still predicts as before; never a mix of the two fits."""
     X, y = toy_data
     est = quiet_fit(tiny(), X, y)
+    before, vocabulary = est.predict(X), est.vocabulary_
     with pytest.raises(ValueError, match="different numbers of sequences"):
         est.fit([["new", "words"]], y)
-    with pytest.raises(NotFittedError):
-        est.predict(X)
+    assert est.vocabulary_ is vocabulary
+    for a, b in zip(est.predict(X), before):
+        np.testing.assert_array_equal(a, b)
