@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -11,6 +13,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
+from . import _fitted as _f
 from ._many_to_one import ManyToOneMixin
 
 _SHARED_DOC = """
@@ -68,6 +71,14 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
     Parameters
     ----------""" + _SHARED_DOC + """    class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, as in scikit-learn's classifiers.
+        A dict maps labels to weights, each a finite number > 0 (classes
+        left out weigh 1); "balanced" weighs each class inversely to its
+        frequency in y. Read again by every call to :meth:`fit` and
+        :meth:`partial_fit`, so ``set_params`` takes effect on the next
+        one (a ``warm_start`` fit recomputes "balanced" from its own y).
+        :meth:`partial_fit` refuses "balanced", as scikit-learn's
+        ``SGDClassifier`` does: one batch does not tell the class
+        frequencies.
 
     Attributes
     ----------
@@ -100,6 +111,11 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
     _parameter_constraints: dict = {
         **ManyToOneMixin._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+    _fitted_attributes: dict = {
+        **ManyToOneMixin._fitted_attributes,
+        "classes_": _f.Attr(_f.class_labels),
+        "_class_weights": _f.Attr(_f.optional(_f.float_array(length_of="classes_"))),
     }
 
     def __init__(
@@ -180,7 +196,20 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
-        """One epoch from the current weights; ``classes`` lists every label on the first call."""
+        """One epoch from the current weights; ``classes`` lists every label on the first call.
+
+        ``class_weight`` must be None or a dict here (it is read again on
+        every call); "balanced" raises a ValueError.
+        """
+        if isinstance(self.class_weight, str):  # "balanced", the only str allowed
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: one batch does not "
+                "tell the class frequencies of the whole training set. Compute the weights "
+                "once from all training labels (or a large enough sample of them), e.g. "
+                "w = sklearn.utils.class_weight.compute_class_weight('balanced', "
+                "classes=classes, y=y), and pass them as a dict: "
+                "class_weight=dict(zip(classes, w))."
+            )
         return self._fit(X, y, incremental=True, classes=classes)
 
     def _check_fit_targets(self, y, seqs, *, classes=None, first=True):
@@ -188,7 +217,7 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        _check_label_types(y)
+        y = _check_label_types(y)
         try:
             y = column_or_1d(y, warn=True)
         except ValueError as exc:
@@ -211,20 +240,41 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
                     f"but the data contains only one class: {found[0]!r}."
                 )
             self.classes_ = found
-            weights = None
-            if self.class_weight is not None:
-                present = np.unique(y)
-                weights = np.ones(len(found))
-                cw = compute_class_weight(self.class_weight, classes=present, y=y)
-                weights[np.searchsorted(found, present)] = cw
-            self._class_weights = weights
         missing = np.setdiff1d(np.unique(y), self.classes_)
         if missing.size:
             raise ValueError(
                 f"y holds labels the classifier was not fitted with: {missing[:10].tolist()}. "
                 "Refit, or pass every label in `classes` to the first partial_fit call."
             )
+        # On every call, not only the first: set_params(class_weight=...) before a
+        # partial_fit or warm_start fit takes effect.
+        self._class_weights = self._resolve_class_weights(y)
         return np.searchsorted(self.classes_, y).astype(np.int64)
+
+    def _resolve_class_weights(self, y):
+        """One loss weight per class of ``classes_`` (float64), or None for equal weights."""
+        cw = self.class_weight
+        if cw is None:
+            return None
+        classes = self.classes_
+        weights = np.ones(len(classes))
+        if isinstance(cw, str):  # "balanced": from this call's y (partial_fit refuses it)
+            present = np.unique(y)
+            weights[np.searchsorted(classes, present)] = compute_class_weight(
+                "balanced", classes=present, y=y)
+            return weights
+        index = {c: i for i, c in enumerate(classes.tolist())}
+        unknown = [k for k in cw if k not in index]
+        if unknown:
+            shown = [k.item() if isinstance(k, np.generic) else k for k in unknown[:10]]
+            raise ValueError(
+                f"class_weight has keys that are not labels of y: {shown}; the classes are "
+                f"{classes[:20].tolist()}. Use the labels themselves as keys, e.g. "
+                f"class_weight={{{classes.tolist()[0]!r}: 2.0}}."
+            )
+        for key, w in cw.items():
+            weights[index[key]] = _check_class_weight(key, w)
+        return weights
 
     def _network_config(self):
         return {"n_outputs": len(self.classes_), "pooling": self.pooling,
@@ -273,7 +323,7 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
 
     def score(self, X, y, sample_weight=None):
         """Accuracy, as :meth:`sklearn.base.ClassifierMixin.score`; y as for :meth:`fit`."""
-        _check_label_types(y)
+        y = _check_label_types(y)
         return super().score(X, y, sample_weight=sample_weight)
 
     def predict(self, X):
@@ -289,17 +339,29 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
 
 
 def _check_label_types(y):
-    """Refuse None and str mixed with other labels: numpy cannot even sort them."""
+    """Check the label types of y and return y, integer labels made exact.
+
+    Refuses None and str mixed with other labels (numpy cannot even sort
+    them) and integers beyond int64. Integers numpy can hold in no integer
+    dtype together (``numpy.uint64`` next to negative ints becomes float64,
+    merging distinct large labels) come back as an int64 array.
+    """
     if y is None or isinstance(y, str):
-        return  # sklearn's checks say what is wrong
+        return y  # sklearn's checks say what is wrong
     try:
         values = np.asarray(y)  # as sklearn reads it: ['A', 1] becomes ['A', '1']
     except UnicodeDecodeError:  # non-ASCII bytes next to str
         values = np.asarray(y, dtype=object)
     except ValueError:
-        return  # ragged: sklearn's checks say what is wrong
+        return y  # ragged: sklearn's checks say what is wrong
+    if values.dtype.kind == "f" and not isinstance(y, np.ndarray):
+        # A list of integers may have become floats: look at the values as given.
+        values = np.asarray(y, dtype=object)
     if values.dtype != object:
-        return
+        return y
+    exact = _exact_int_labels(values)
+    if exact is not None:
+        return exact
     values = values.ravel()
     is_str = [isinstance(v, str) for v in values]
     if any(v is None for v in values) or (any(is_str) and not all(is_str)):
@@ -308,3 +370,60 @@ def _check_label_types(y):
             f"y holds labels of types {types}; labels must be all str or all numbers, "
             "without None."
         )
+    return y
+
+
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+def _exact_int_labels(values):
+    """``values`` (an object array) as int64 if every one is an int, else None.
+
+    Raises a ValueError for an int outside the int64 range, which numpy and
+    scikit-learn would read as a continuous target or an unknown label type.
+    """
+    flat = values.ravel()
+    if flat.size == 0 or not all(isinstance(v, numbers.Integral) for v in flat):
+        return None
+    exact = [int(v) for v in flat]
+    for v in exact:
+        if not -_INT64_MAX - 1 <= v <= _INT64_MAX:
+            raise ValueError(
+                f"y holds the integer label {v}, which does not fit in a signed 64-bit "
+                "integer (-2**63 to 2**63 - 1), as integer labels must. Use str labels "
+                "instead, e.g. y = [str(label) for label in y]."
+            )
+    return np.array(exact, dtype=np.int64).reshape(values.shape)
+
+
+def _check_class_weight(key, weight):
+    """One class_weight value as a float, or a ValueError saying why it cannot be used."""
+    shown = key.item() if isinstance(key, np.generic) else key
+    if (not isinstance(weight, numbers.Real) or isinstance(weight, (bool, np.bool_))
+            or isinstance(weight, str)):
+        raise ValueError(
+            f"class_weight[{shown!r}] is {type(weight).__name__} ({weight!r:.40}); every "
+            f"class weight must be a number, e.g. class_weight={{{shown!r}: 2.0}}."
+        )
+    w = float(weight)
+    if not _FLOAT32_TINY <= w <= _FLOAT32_MAX:  # False for NaN too
+        why = ""
+        if w == 0:
+            why = (" Zero is refused: a batch holding only that class would have a weighted "
+                   "mean loss of 0/0, which is undefined. To ignore a class, drop its "
+                   "sequences from the training data.")
+        elif w < 0:
+            why = " A negative weight would reward misclassifying that class."
+        elif np.isfinite(w) and w > 0:
+            why = (" This one is outside the range of float32 (about 1.2e-38 to 3.4e38), the "
+                   "precision the network computes in, where it would become "
+                   f"{'infinite' if w > 1 else 'zero'}; rescale all the weights.")
+        raise ValueError(
+            f"class_weight[{shown!r}] is {w!r}; every class weight must be a finite number "
+            f"> 0.{why}"
+        )
+    return w
+
+
+_FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+_FLOAT32_MAX = float(np.finfo(np.float32).max)

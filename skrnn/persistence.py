@@ -34,8 +34,22 @@ read from the file: the estimator class comes from the subclasses of
 ``BaseSequenceEstimator`` already imported, types from the closed list
 above. Before any weight is loaded, the file's tensors are checked against a
 network built on PyTorch's ``meta`` device (shapes only, no memory), so a
-file cannot make ``load`` allocate more than it holds itself. Every problem
-surfaces as ``ValueError("... is not a valid skrnn model file: <reason>")``.
+file cannot make ``load`` allocate more than it holds itself. Only regular
+files are read, exactly their size. The attributes must be those the class
+declares in ``_fitted_attributes`` (:mod:`skrnn._fitted`), each of its type.
+What the metadata may cost beyond the file is bounded too: JSON denser than
+one value per 4 characters is refused before parsing (parsed, it would grow
+up to 60 times), and str arrays, whose dtype declares their width, may take
+at most ``_DECODE_BUDGET_FLOOR + _DECODE_BUDGET_FACTOR`` x the file's size.
+Every problem surfaces as ``ValueError("... is not a valid skrnn model file:
+<reason>")``.
+
+Parameters as they are and as fitted
+------------------------------------
+``params`` are the parameters now; ``attributes["_fitted_params"]`` those the
+network was built with. They differ after ``set_params`` on a fitted model,
+which is legitimate: the file keeps both, and the consistency check compares
+the stored network with what the *fitted* parameters imply.
 """
 
 from __future__ import annotations
@@ -44,12 +58,14 @@ import json
 import math
 import os
 import re
-import uuid
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import validate_parameter_constraints
 
 from ._base import BaseSequenceEstimator, _to_cpu, resolve_device
+from ._files import read_regular_file, write_bytes
+from ._fitted import check_attributes
 from .vocab import Vocabulary
 
 #: The file format written here; files with a larger version are refused.
@@ -70,6 +86,15 @@ _SCALAR_DTYPES = {
 }
 _STR_DTYPE_RE = re.compile(r"^[<>|=]?U\d{1,6}$")
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: A JSON string literal once escapes are removed. (A single-character
+#: repeat: re's engine needs no memory per character for it, unlike a
+#: group such as (?:[^"\\]|\\.)*, which took ~120 bytes a character.)
+_JSON_STRING_RE = re.compile(r'"[^"]*"')
+#: Decoding may allocate at most this much beyond the file itself (str arrays
+#: are the only values whose size a file declares rather than holds):
+#: FLOOR + FACTOR * file size bytes.
+_DECODE_BUDGET_FLOOR = 1 << 20
+_DECODE_BUDGET_FACTOR = 16
 
 
 class _NewerFormatError(ValueError):
@@ -96,6 +121,16 @@ def save(estimator, path):
         k: v for k, v in state.items()
         if k not in params and k not in _REBUILT and k not in _PICKLE_ONLY
     }
+    undeclared = sorted(set(attributes) - set(type(estimator)._fitted_attributes))
+    if undeclared:
+        # load accepts exactly the declared attributes: refuse now rather than
+        # write a file that cannot be read back.
+        raise TypeError(
+            f"Cannot save {type(estimator).__name__}: it has the attribute(s) "
+            f"{_names(undeclared)}, which its class does not declare in _fitted_attributes "
+            "(a subclass that adds fitted attributes must declare them there, see "
+            "skrnn._fitted), so load would refuse the file."
+        )
     doc = {
         "format": _FORMAT,
         "format_version": FORMAT_VERSION,
@@ -132,20 +167,8 @@ def save(estimator, path):
     from safetensors.torch import save as _st_save
 
     blob = _st_save(tensors, metadata=metadata)
-    # Write next to the target, then rename: a failed save never leaves a
-    # half-written file in place of a good one.
-    # (open() rather than tempfile.mkstemp: the file gets the usual umask
-    # permissions, not mkstemp's owner-only ones.)
-    tmp = f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        with open(tmp, "xb") as f:
-            f.write(blob)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    # Atomically: a failed save never leaves a half-written file in place of a good one.
+    return write_bytes(path, blob)
 
 
 def _encode_optimizer_state(encoder, state):
@@ -276,8 +299,12 @@ def load(path):
     IsADirectoryError
         If ``path`` is a directory.
     ValueError
-        If the file is not a valid skrnn model file, or was written by a
-        newer skrnn (upgrade skrnn to read it).
+        If the file is not a valid skrnn model file (including a tampered
+        one: an attribute its class does not declare or of the wrong type,
+        JSON or arrays that would take far more memory than the file's
+        size), if ``path`` is not a regular file (a FIFO, a device such as
+        ``/dev/zero``), or if it was written by a newer skrnn (upgrade skrnn
+        to read it).
 
     Examples
     --------
@@ -291,14 +318,8 @@ def load(path):
     True
     """
     path = os.fspath(path)
-    if os.path.isdir(path):
-        raise IsADirectoryError(
-            f"{path!r} is a directory; skrnn.load expects the file written by est.save(path)."
-        )
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"No such file: {path!r}.")
-    with open(path, "rb") as f:
-        blob = f.read()
+    # Regular files only, read to their stat size: /dev/zero would never end, a FIFO never open.
+    blob = read_regular_file(path, what="the file written by est.save(path)")
     try:
         return _load_bytes(blob)
     except _NewerFormatError as exc:
@@ -322,8 +343,14 @@ def _read_safetensors(blob):
             f"{n} bytes but the file has {len(blob) - 8} after the length field."
         )
     try:
-        header = json.loads(blob[8:8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        header_text = blob[8:8 + n].decode("utf-8")
+        _check_json_size(header_text, "its safetensors header")
+        header = json.loads(header_text)
+    except (UnicodeDecodeError, RecursionError):
+        raise ValueError("it is not a safetensors file: its header is not JSON.") from None
+    except ValueError as exc:
+        if str(exc).startswith("its "):
+            raise  # _check_json_size's own message
         raise ValueError("it is not a safetensors file: its header is not JSON.") from None
     if not isinstance(header, dict):
         raise ValueError("it is not a safetensors file: its header is not a JSON object.")
@@ -339,6 +366,26 @@ def _read_safetensors(blob):
     return metadata, tensors
 
 
+def _check_json_size(text, where):
+    """Refuse JSON whose parsed form would be far larger than its text.
+
+    Python spends ~60 bytes on each list, dict, number or str it parses, so
+    ``[[[[...`` or ``[0,0,0,...`` grows 30-60 times on ``json.loads``. Every
+    value after the first in a container costs a comma and every container a
+    bracket: counted outside string literals, a file skrnn writes has about
+    one per 5 characters or fewer (a vocabulary of 1-character tokens), so
+    one per 4 bounds the parsed size at ~16 times the text.
+    """
+    unescaped = text.replace("\\\\", "").replace('\\"', "")
+    outside = _JSON_STRING_RE.sub("", unescaped)
+    items = outside.count(",") + outside.count("[") + outside.count("{")
+    if items > len(text) // 4 + 10_000:
+        raise ValueError(
+            f"{where} holds {items} JSON values in {len(text)} characters, far more than a "
+            "model description has (it would take many times the file's size in memory)."
+        )
+
+
 def _load_bytes(blob):
     metadata, tensors = _read_safetensors(blob)
     if not isinstance(metadata, dict) or _METADATA_KEY not in metadata:
@@ -346,8 +393,10 @@ def _load_bytes(blob):
             "it is a safetensors file without skrnn's metadata (written by another library, "
             "not by an skrnn estimator's save)."
         )
+    text = metadata[_METADATA_KEY]
+    _check_json_size(text, "its 'skrnn' metadata")
     try:
-        doc = json.loads(metadata[_METADATA_KEY])
+        doc = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise ValueError(f"its 'skrnn' metadata is not valid JSON ({exc}).") from None
     _expect(isinstance(doc, dict) and doc.get("format") == _FORMAT,
@@ -362,7 +411,7 @@ def _load_bytes(blob):
             f"{FORMAT_VERSION}. Upgrade skrnn (pip install --upgrade skrnn) to load it."
         )
     cls = _estimator_class(doc.get("estimator"))
-    decoder = _Decoder(tensors)
+    decoder = _Decoder(tensors, budget=_DECODE_BUDGET_FLOOR + _DECODE_BUDGET_FACTOR * len(blob))
     est = _construct(cls, decoder, doc.get("params"))
     _set_attributes(est, decoder, doc.get("attributes"))
     _check_consistent(est)
@@ -434,6 +483,7 @@ def _set_attributes(est, decoder, attributes):
     _expect(isinstance(attributes, dict), "its 'attributes' is not a JSON object.")
     cls = type(est)
     params = set(cls._get_param_names())
+    decoded = {}
     for name, value in attributes.items():
         _expect(
             _NAME_RE.match(name) and not (name.startswith("__") and name.endswith("__"))
@@ -443,22 +493,48 @@ def _set_attributes(est, decoder, attributes):
             and not hasattr(cls, name),
             f"it sets the attribute {name!r}, which an estimator's file may not set.",
         )
+        _expect(name in cls._fitted_attributes,
+                f"it sets the attribute {name!r}, which {cls.__name__} does not have.")
         if isinstance(value, dict) and value.get("$type") == "same_as_param":
             _expect(value == {"$type": "same_as_param", "name": "random_state"}
                     and isinstance(est.random_state, np.random.RandomState),
                     f"attribute {name!r} refers to a random_state that is not a RandomState.")
-            setattr(est, name, est.random_state)
+            decoded[name] = est.random_state
         else:
-            setattr(est, name, decoder.decode(value, f"attribute {name!r}"))
+            decoded[name] = decoder.decode(value, f"attribute {name!r}")
+    # Every attribute of the type the class defines, before predict can trip on one.
+    check_attributes(cls._fitted_attributes, decoded, cls.__name__)
+    for name, value in decoded.items():
+        setattr(est, name, value)
 
 
 def _check_consistent(est):
-    """The network the parameters and vocabularies imply must be the one stored."""
-    _expect(isinstance(getattr(est, "_network_config_", None), dict),
-            "it lacks the fitted attribute '_network_config_'.")
-    _expect(getattr(est, "input_kind_", None) in est._allowed_kinds,
-            f"its input_kind_ is not one of {type(est).__name__}'s {est._allowed_kinds}.")
-    implied = {"encoder": est._encoder_config(), **est._network_config()}
+    """The network the fitted parameters and vocabularies imply must be the one stored.
+
+    The parameters as they are (``get_params``) may differ from those the
+    network was fitted with: ``set_params`` after ``fit`` is legitimate, and
+    such a model saves and loads as it was. The check uses the fitted ones
+    (``_fitted_params``; files without them were saved before it existed,
+    when the two could not differ in a file that loads).
+    """
+    cls = type(est)
+    _expect(est.input_kind_ in est._allowed_kinds,
+            f"its input_kind_ is not one of {cls.__name__}'s {est._allowed_kinds}.")
+    fitted = getattr(est, "_fitted_params", None)
+    probe = est
+    if fitted is not None:
+        unknown = sorted(set(fitted) - set(cls._get_param_names()))
+        _expect(not unknown, f"its _fitted_params name no parameter(s) {_names(unknown)}.")
+        try:
+            validate_parameter_constraints(
+                {k: v for k, v in cls._parameter_constraints.items() if k in fitted},
+                fitted, caller_name=cls.__name__)
+        except ValueError as exc:
+            raise ValueError(f"its _fitted_params are invalid: {exc}") from None
+        probe = object.__new__(cls)
+        probe.__dict__.update(est.__dict__)
+        probe.__dict__.update(fitted)
+    implied = {"encoder": probe._encoder_config(), **probe._network_config()}
     _expect(
         implied == est._network_config_,
         f"its parameters and vocabularies imply the network {implied}, but it stores "
@@ -554,9 +630,20 @@ def _same_kind(value, ref):
 class _Decoder:
     """Inverse of :class:`_Encoder`, for a closed list of tagged types."""
 
-    def __init__(self, tensors):
+    def __init__(self, tensors, *, budget=None):
         self.tensors = tensors
         self.used = set()
+        #: Bytes that declared (not stored) sizes may still allocate; None: no limit.
+        self.budget = budget
+
+    def _spend(self, nbytes, where):
+        if self.budget is None:
+            return
+        _expect(nbytes <= self.budget,
+                f"{where} declares an array of {nbytes} bytes, more than a file of this size "
+                "can describe (it would make loading allocate far more memory than the file "
+                "holds).")
+        self.budget -= nbytes
 
     def _take(self, name, where):
         _expect(isinstance(name, str) and name in self.tensors,
@@ -622,7 +709,15 @@ class _Decoder:
         _expect(isinstance(dtype, str) and _STR_DTYPE_RE.match(dtype)
                 and all(type(v) is str for v in items),
                 f"{where} holds an array of unsupported dtype {dtype!r}.")
-        return np.array(items, dtype=np.dtype(dtype)).reshape(shape)
+        dtype = np.dtype(dtype)
+        width = dtype.itemsize // 4
+        # numpy would silently cut longer items to the declared width.
+        _expect(all(len(v) <= width for v in items),
+                f"{where} holds a str longer than its dtype {dtype.str!r} allows.")
+        # The dtype's width, not the items, sets the memory: '<U999999' turns
+        # 500 short items in a 35 KB file into 2 GB.
+        self._spend(dtype.itemsize * len(items), where)
+        return np.array(items, dtype=dtype).reshape(shape)
 
     def _scalar(self, value, where, tensors_ok):
         dtype, raw = value.get("dtype"), self.decode(value.get("value"), where)

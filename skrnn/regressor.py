@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import torch
 import torch.nn.functional as F
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.validation import check_array
 
+from . import _fitted as _f
 from ._many_to_one import ManyToOneMixin
 from .classifier import _SHARED_DOC
 
@@ -42,6 +44,13 @@ class SequenceRegressor(RegressorMixin, ManyToOneMixin):
     -----
     Tokens (and characters) never seen in training are read as ``<unk>``.
     """
+
+    _fitted_attributes: dict = {
+        **ManyToOneMixin._fitted_attributes,
+        "_y_1d": _f.Attr(_f.instance_of(bool)),
+        "y_mean_": _f.Attr(_f.float_array()),
+        "y_scale_": _f.Attr(_f.float_array(positive=True, length_of="y_mean_")),
+    }
 
     def __init__(
         self,
@@ -166,8 +175,14 @@ class SequenceRegressor(RegressorMixin, ManyToOneMixin):
         loss = F.mse_loss(pred, targets).item()
         # R², averaged over outputs (standardising both sides leaves it unchanged).
         resid = ((targets - pred) ** 2).sum(0)
-        total = ((targets - targets.mean(0)) ** 2).sum(0).clamp(min=1e-12)
-        return loss, float((1 - resid / total).mean())
+        total = ((targets - targets.mean(0)) ** 2).sum(0)
+        # An output whose targets do not vary has no R² (0/0 or x/0): as sklearn's
+        # r2_score(force_finite=True) does, and so as score() does, it counts 1.0
+        # if predicted exactly and 0.0 otherwise.
+        constant = total == 0
+        r2 = 1 - resid / torch.where(constant, torch.ones_like(total), total)
+        r2 = torch.where(constant, (resid == 0).to(r2.dtype), r2)
+        return loss, float(r2.mean())
 
     def score(self, X, y, sample_weight=None):
         """R² of the predictions, as :meth:`sklearn.base.RegressorMixin.score`; y as for fit."""

@@ -254,8 +254,20 @@ def test_save_unsupported_attribute_names_it(fitted, tmp_path):
     """An attribute of an unsupported type is a TypeError naming it; an existing file survives."""
     path = saved(fitted["reg"], tmp_path)
     est = skrnn.load(path)
-    est.custom_thing_ = object()
-    with pytest.raises(TypeError, match="attribute 'custom_thing_'.*builtins.object"):
+    est.loss_curve_ = [*est.loss_curve_, object()]
+    with pytest.raises(TypeError, match="attribute 'loss_curve_'.*builtins.object"):
+        est.save(path)
+    assert isinstance(skrnn.load(path), SequenceRegressor)
+    assert [p.name for p in tmp_path.iterdir()] == ["model.skrnn"]
+
+
+def test_save_refuses_undeclared_attributes(fitted, tmp_path):
+    """An attribute the class does not declare would make load refuse the file: save refuses it
+    first (every file save writes must load), and the existing file survives."""
+    path = saved(fitted["reg"], tmp_path)
+    est = skrnn.load(path)
+    est.custom_thing_ = 3
+    with pytest.raises(TypeError, match="'custom_thing_'.*_fitted_attributes"):
         est.save(path)
     assert isinstance(skrnn.load(path), SequenceRegressor)
     assert [p.name for p in tmp_path.iterdir()] == ["model.skrnn"]
@@ -388,12 +400,14 @@ def _edit_missing_array(doc, tensors):
 
 
 def _edit_inconsistent_config(doc, tensors):
-    doc["params"]["hidden_size"] = 9
+    # (Changing "params" alone is what set_params after fit does: that file loads.)
+    doc["attributes"]["_fitted_params"]["hidden_size"] = 9
 
 
 def _edit_huge_network(doc, tensors):
     # Params and stored config agree: only the weights check stops a 100 GB allocation.
     doc["params"]["hidden_size"] = 100_000
+    doc["attributes"]["_fitted_params"]["hidden_size"] = 100_000
     doc["attributes"]["_network_config_"]["encoder"]["hidden_size"] = 100_000
 
 
@@ -446,9 +460,10 @@ TAMPERING = [
     (_edit_optimizer_param, "optimizer state names parameter"),
     (_edit_vocabulary, "duplicate tokens"),
     (_edit_random_state, "malformed RandomState"),
-    (_edit_input_kind, "input_kind_ is not one of"),
+    (_edit_input_kind, "input_kind_' is 'images', expected one of"),
     (_edit_not_json, "metadata is not valid JSON"),
-    (_edit_nested, "not valid JSON.*recursion"),
+    # Refused before parsing: 100,000 brackets would cost ~6 MB parsed (and recursion).
+    (_edit_nested, "holds 1003.. JSON values in"),
 ]
 
 
