@@ -516,8 +516,7 @@ class BaseSequenceEstimator(BaseEstimator):
         if result.status == "diverged":
             epoch = result.history[-1]["epoch"]
             if first and not done:
-                for attr in ("module_", "optimizer_"):
-                    delattr(self, attr)
+                # Raised on the working copy: _fit then publishes nothing.
                 raise ValueError(
                     f"{name} training diverged in epoch {epoch}: the loss became NaN or "
                     f"infinite. Lower learning_rate (now {self.learning_rate}), set clip_norm "
