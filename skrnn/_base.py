@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import functools
 import re
+import textwrap
 import warnings
 from numbers import Integral, Real
 
@@ -48,6 +49,17 @@ MIN_PREDICT_BATCH = 256
 #: ~1e6 nats, finite weights, garbage predictions).
 DIVERGED_LOSS_FACTOR = 10.0
 
+#: Default of ``standardize`` (tagger, classifier, regressor): standardise
+#: numeric input inside the network. Chosen by measurement: see
+#: benchmarks/many_to_one.py.
+DEFAULT_STANDARDIZE = True
+
+#: What ``input_dropout="auto"`` means for each kind of input; None: the value
+#: of ``dropout`` (token and character input keep dropout on their embeddings,
+#: as before input_dropout existed). The numeric value was chosen by
+#: measurement: see benchmarks/many_to_one.py.
+AUTO_INPUT_DROPOUT = {"numeric": 0.0, "tokens": None, "chars": None}
+
 _DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
 
 
@@ -66,6 +78,58 @@ def _user_stacklevel():
         frame = frame.f_back
         level += 1
     return level
+
+
+def _doc_entry(head, text):
+    """One numpydoc parameter entry: ``head`` and ``text`` wrapped below it."""
+    body = textwrap.fill(text, width=78, initial_indent=" " * 8, subsequent_indent=" " * 8)
+    return f"    {head}\n{body}\n"
+
+
+def _input_params_doc(kinds):
+    """The numpydoc entries of ``input_dropout`` (and, with numeric ``kinds``, ``standardize``).
+
+    Generated from :data:`AUTO_INPUT_DROPOUT` and :data:`DEFAULT_STANDARDIZE`,
+    so the documented defaults follow them wherever they are changed.
+    """
+    names = {"numeric": "numeric", "tokens": "token", "chars": "character"}
+    groups = {}
+    for kind in ("numeric", "tokens", "chars"):
+        if kind in kinds:
+            value = AUTO_INPUT_DROPOUT[kind]
+            shown = "``dropout``" if value is None else f"{value:g}"
+            groups.setdefault(shown, []).append(names[kind])
+    auto = "; ".join(f"{shown} for {' and '.join(which)} input"
+                     for shown, which in groups.items())
+    what = ("the numeric steps, or the token embeddings and character features"
+            if "numeric" in kinds else "the token embeddings")
+    doc = _doc_entry(
+        'input_dropout : float in [0, 1), "auto" or None, default="auto"',
+        f'Dropout on the input representation (training only): {what}. "auto": {auto}'
+        + (" (the numeric default chosen by measurement, see benchmarks/many_to_one.py)"
+           if "numeric" in kinds else "")
+        + "; None: ``dropout``, as before this parameter existed.")
+    if "numeric" in kinds:
+        doc += _doc_entry(
+            f"standardize : bool, default={DEFAULT_STANDARDIZE}",
+            "Numeric input only (unused for token and character input): standardise each "
+            "feature inside the network to mean 0 and standard deviation 1 over all real "
+            "steps of the training sequences (padding never counts; a constant feature gets "
+            "scale 1, as in scikit-learn's ``StandardScaler``). Computed by the first ``fit`` "
+            "(or ``partial_fit``) and kept by ``partial_fit`` and ``warm_start``; part of "
+            "the network, so saved, pickled and exported with it (see ``input_mean_`` and "
+            "``input_scale_``). The default was chosen by measurement, see "
+            "benchmarks/many_to_one.py.")
+    return doc
+
+
+def _input_attributes_doc():
+    """The numpydoc entries of the fitted ``input_mean_`` and ``input_scale_``."""
+    return """    input_mean_, input_scale_ : ndarray of shape (n_features_in_,)
+        The standardisation of numeric input, ``(x - input_mean_) /
+        input_scale_``, as the network applies it (read from its float32
+        buffers). Only with numeric input and ``standardize=True``.
+"""
 
 
 def resolve_device(device, *, fallback=False):
@@ -161,6 +225,8 @@ class BaseSequenceEstimator(BaseEstimator):
         "min_freq": [Interval(Integral, 1, None, closed="left")],
         "max_vocab_size": [Interval(Integral, 1, None, closed="left"), None],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "input_dropout": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"}), None],
+        "standardize": ["boolean"],
         "clip_value": [Interval(Real, 0, None, closed="neither"), None],
         "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -196,6 +262,14 @@ class BaseSequenceEstimator(BaseEstimator):
         "best_validation_score_": _f.Attr(_f.optional(_f.finite_float)),
         "n_iter_": _f.Attr(_f.int_at_least(0)),
     }
+
+    #: Values of parameters that files written before the parameter existed
+    #: lack: those that reproduce how such a model was fitted. skrnn.load uses
+    #: them for any of these a file's parameters (and its _fitted_params) leave
+    #: out; a parameter the class does not have is skipped. A new parameter
+    #: whose default changes what a fit does adds its old behaviour here, and
+    #: leaves the encoder / network config unchanged for that value.
+    _legacy_params: dict = {"standardize": False, "input_dropout": None}
 
     # -- sklearn plumbing ---------------------------------------------------
 
@@ -283,8 +357,16 @@ class BaseSequenceEstimator(BaseEstimator):
             bidirectional=self.bidirectional,
             dropout=self.dropout,
         )
+        # Keys are left out where their value means what a config without them
+        # meant, so the configs of models saved before they existed still
+        # compare equal (skrnn.persistence._check_consistent, warm starts).
+        input_dropout = self._input_dropout()
+        if input_dropout != self.dropout:
+            cfg["input_dropout"] = input_dropout
         if self.input_kind_ == "numeric":
             cfg["n_features"] = self.n_features_in_
+            if getattr(self, "standardize", False):
+                cfg["standardize"] = True
         else:
             cfg.update(vocab_size=len(self.vocabulary_), embedding_dim=self.embedding_dim)
             if self.char_vocabulary_ is not None:
@@ -294,6 +376,39 @@ class BaseSequenceEstimator(BaseEstimator):
                     char_filters=self.char_filters,
                 )
         return cfg
+
+    def _input_dropout(self):
+        """The dropout rate on the input representation: ``input_dropout`` resolved."""
+        value = getattr(self, "input_dropout", None)
+        if isinstance(value, str):  # "auto", the only str allowed
+            value = AUTO_INPUT_DROPOUT[self.input_kind_]
+        return self.dropout if value is None else float(value)
+
+    def _input_standardization(self):
+        """``(mean, scale)`` float64 arrays the network standardises numeric input with.
+
+        Read from the encoder's buffers, the one place they are kept. Raises
+        AttributeError (so ``hasattr`` is False) when there are none.
+        """
+        module = self.__dict__.get("module_")
+        encoder = _standardizing_encoder(module) if module is not None else None
+        if encoder is None:
+            raise AttributeError(
+                f"This {type(self).__name__} has no input standardisation: it has one only "
+                "once fitted on numeric input with standardize=True."
+            )
+        return (encoder.input_mean.detach().cpu().numpy().astype(np.float64),
+                encoder.input_scale.detach().cpu().numpy().astype(np.float64))
+
+    @property
+    def input_mean_(self):
+        """Per-feature means subtracted from numeric input (``standardize=True``), float64."""
+        return self._input_standardization()[0]
+
+    @property
+    def input_scale_(self):
+        """Per-feature scales numeric input is divided by (``standardize=True``), float64."""
+        return self._input_standardization()[1]
 
     # -- fitting ----------------------------------------------------------------
 
@@ -384,6 +499,11 @@ class BaseSequenceEstimator(BaseEstimator):
                 self._network_config_ = {"encoder": self._encoder_config(),
                                          **self._network_config()}
                 self.module_ = self._build_network(self._network_config_).to(self.device_)
+                encoder = _standardizing_encoder(self.module_)
+                if encoder is not None:
+                    # Once, on a fresh fit: partial_fit and warm starts keep the
+                    # network's buffers, hence this first fit's statistics.
+                    encoder.set_standardization(*feature_standardization(seqs))
                 self.optimizer_ = self._new_optimizer(self.module_)
                 # What the network was built from; set_params may change the
                 # parameters later, and save / load keep both (persistence.py).
@@ -764,6 +884,14 @@ class BaseSequenceEstimator(BaseEstimator):
     def __setstate__(self, state):
         module_state = _tensors_from_bytes(state.pop("_module_state", None))
         optimizer_state = _tensors_from_bytes(state.pop("_optimizer_state", None))
+        # Pickled before some parameters existed: their legacy values, as load gives.
+        names = set(self._get_param_names())
+        legacy = {k: v for k, v in self._legacy_params.items() if k in names}
+        state = {**{k: v for k, v in legacy.items() if k not in state}, **state}
+        fitted = state.get("_fitted_params")
+        if fitted is not None:
+            state["_fitted_params"] = {**{k: v for k, v in legacy.items() if k not in fitted},
+                                       **fitted}
         super().__setstate__(state)
         if module_state is not None:
             self.device_ = resolve_device(self.device, fallback=True)
@@ -823,3 +951,59 @@ def _tensors_from_bytes(blob):
 def make_encoder(config):
     """Build the :class:`RecurrentEncoder` described by ``config``."""
     return RecurrentEncoder(**config)
+
+
+def _standardizing_encoder(module):
+    """The :class:`RecurrentEncoder` inside ``module`` that standardises its input, or None."""
+    for part in module.modules():
+        if isinstance(part, RecurrentEncoder) and part.standardize:
+            return part
+    return None
+
+
+#: Steps x features summed at a time by :func:`feature_standardization` (32 MiB
+#: as float64): memory stays bounded whatever the size of the data.
+_MOMENTS_CHUNK = 1 << 22
+
+
+def _float64_chunks(seqs):
+    """The steps of ``seqs`` (2-D arrays), concatenated in float64 chunks of bounded size."""
+    start, size = 0, 0
+    for i, seq in enumerate(seqs):
+        size += seq.size
+        if size >= _MOMENTS_CHUNK:
+            yield np.concatenate(seqs[start:i + 1], dtype=np.float64)
+            start, size = i + 1, 0
+    if start < len(seqs):
+        yield np.concatenate(seqs[start:], dtype=np.float64)
+
+
+def feature_standardization(seqs):
+    """Per-feature mean and scale over every step of ``seqs``, as ``StandardScaler`` has them.
+
+    Parameters
+    ----------
+    seqs : list of ndarray of shape (T_i, n_features)
+        The sequences as given, unpadded: only real steps count.
+
+    Returns
+    -------
+    mean, scale : ndarray of shape (n_features,), float64
+        ``scale`` is the (population) standard deviation, or 1 for a feature
+        that is constant: its variance is 0 or at float64 rounding level
+        (scikit-learn's bound for StandardScaler), or too small for the
+        network's float32.
+    """
+    seqs = list(seqs)
+    n = sum(len(s) for s in seqs)
+    # Two passes in float64 (the mean, then squared deviations from it): stable
+    # where the one-pass E[x^2] - E[x]^2 loses every digit to a large mean.
+    total = sum(chunk.sum(axis=0) for chunk in _float64_chunks(seqs))
+    mean = total / n
+    squares = sum(((chunk - mean) ** 2).sum(axis=0) for chunk in _float64_chunks(seqs))
+    var = squares / n
+    eps = np.finfo(np.float64).eps
+    constant = (var <= n * eps * var + (n * mean * eps) ** 2) | (
+        np.sqrt(var) < np.finfo(np.float32).tiny)
+    scale = np.where(constant, 1.0, np.sqrt(var))
+    return mean, scale

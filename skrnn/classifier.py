@@ -14,6 +14,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
 from . import _fitted as _f
+from ._base import DEFAULT_STANDARDIZE, _input_attributes_doc, _input_params_doc
 from ._many_to_one import ManyToOneMixin
 
 _SHARED_DOC = """
@@ -36,7 +37,9 @@ _SHARED_DOC = """
     min_freq : int, default=1
     max_vocab_size : int or None, default=None
     dropout : float, default=0.2
-        On the inputs, between layers and before the output layer.
+        Between recurrent layers and before the output layer; on the
+        inputs as ``input_dropout`` says.
+""" + _input_params_doc(("tokens", "chars", "numeric")) + """\
     clip_value : float or None, default=5.0
     clip_norm : float or None, default=None
     batch_size : int, default=32
@@ -86,6 +89,7 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
     n_features_in_ : int
         Features per step (numeric input). A 2-D array X of shape
         ``(n_samples, n_steps)`` is read as univariate series: 1 feature.
+""" + _input_attributes_doc() + """\
     input_kind_, vocabulary_, char_vocabulary_, module_, history_,
     loss_curve_, validation_scores_, best_validation_score_, n_iter_
         As for :class:`skrnn.SequenceTagger` (validation score: accuracy).
@@ -132,6 +136,8 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
         min_freq=1,
         max_vocab_size=None,
         dropout=0.2,
+        input_dropout="auto",
+        standardize=DEFAULT_STANDARDIZE,
         clip_value=5.0,
         clip_norm=None,
         batch_size=32,
@@ -159,6 +165,8 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
         self.min_freq = min_freq
         self.max_vocab_size = max_vocab_size
         self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.standardize = standardize
         self.clip_value = clip_value
         self.clip_norm = clip_norm
         self.batch_size = batch_size

@@ -13,7 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
 from . import data as _data
-from ._base import BaseSequenceEstimator, make_encoder
+from ._base import BaseSequenceEstimator, _input_params_doc, make_encoder
 from ._validation import _builtin_str, check_sequences
 from .modules import LanguageModelNetwork
 from .sampling import RecurrentStepper, sample_steps
@@ -35,7 +35,7 @@ _SAMPLE_LOGITS_BUDGET = 1 << 22
 
 
 class LanguageModel(BaseSequenceEstimator):
-    """Recurrent language model over characters or words.
+    __doc__ = """Recurrent language model over characters or words.
 
     Estimates the probability of a sequence one token at a time. Training
     uses teacher forcing (the true previous token is the input at each step)
@@ -72,8 +72,9 @@ class LanguageModel(BaseSequenceEstimator):
     max_vocab_size : int or None, default=None
         Keep at most this many tokens (e.g. 10000 for Penn Treebank words).
     dropout : float, default=0.25
-        On the embeddings, between layers and before the output layer.
-    clip_value : float or None, default=None
+        Between layers and before the output layer; on the embeddings as
+        ``input_dropout`` says.
+""" + _input_params_doc(("chars", "tokens")) + """    clip_value : float or None, default=None
     clip_norm : float or None, default=1.0
         Rescale gradients whose total L2 norm exceeds it.
     batch_size : int, default=32
@@ -132,7 +133,7 @@ class LanguageModel(BaseSequenceEstimator):
 
     _parameter_constraints: dict = {
         **{k: v for k, v in BaseSequenceEstimator._parameter_constraints.items()
-           if k not in ("char_embedding_dim", "char_filters")},
+           if k not in ("char_embedding_dim", "char_filters", "standardize")},
         "window_length": [Interval(Integral, 1, None, closed="left")],
     }
     _allowed_kinds = ("chars", "tokens")
@@ -150,6 +151,7 @@ class LanguageModel(BaseSequenceEstimator):
         min_freq=1,
         max_vocab_size=None,
         dropout=0.25,
+        input_dropout="auto",
         clip_value=None,
         clip_norm=1.0,
         batch_size=32,
@@ -174,6 +176,7 @@ class LanguageModel(BaseSequenceEstimator):
         self.min_freq = min_freq
         self.max_vocab_size = max_vocab_size
         self.dropout = dropout
+        self.input_dropout = input_dropout
         self.clip_value = clip_value
         self.clip_norm = clip_norm
         self.batch_size = batch_size

@@ -158,7 +158,7 @@ class RecurrentEncoder(nn.Module):
     Token ids go through an embedding (plus, optionally, a character CNN per
     token); numeric steps go straight into the first recurrent layer, whose
     input weights are the linear projection (an extra linear layer would add
-    parameters and nothing else).
+    parameters and nothing else), optionally standardised first.
 
     Parameters
     ----------
@@ -166,21 +166,38 @@ class RecurrentEncoder(nn.Module):
     hidden_size, num_layers : int
     bidirectional : bool
     dropout : float
-        On the input representation, between layers (see RecurrentStack).
+        Between layers (see RecurrentStack); also on the input
+        representation when ``input_dropout`` is None.
+    input_dropout : float or None, default=None
+        Dropout on the input representation (embeddings, character
+        features or numeric steps); None: ``dropout``.
     vocab_size, embedding_dim : int, optional
         For token input.
     n_chars, char_embedding_dim, char_filters : int, optional
         Character features for token input (off when ``n_chars`` is None).
     n_features : int, optional
         For numeric input.
+    standardize : bool, default=False
+        Numeric input only: register the buffers ``input_mean`` and
+        ``input_scale`` (shape ``(n_features,)``; 0 and 1 until the caller
+        fills them) and feed ``(x - input_mean) / input_scale`` to the first
+        layer. As buffers they travel with the state dict: saving, pickling,
+        export and data-parallel training carry them unchanged.
     """
 
     def __init__(self, cell, hidden_size, num_layers=1, bidirectional=False, dropout=0.0, *,
-                 vocab_size=None, embedding_dim=None, n_chars=None, char_embedding_dim=None,
-                 char_filters=None, n_features=None):
+                 input_dropout=None, vocab_size=None, embedding_dim=None, n_chars=None,
+                 char_embedding_dim=None, char_filters=None, n_features=None,
+                 standardize=False):
         super().__init__()
         if (vocab_size is None) == (n_features is None):
             raise ValueError("Give exactly one of vocab_size (tokens) or n_features (numeric).")
+        if standardize and n_features is None:
+            raise ValueError("standardize applies to numeric input (n_features) only.")
+        self.standardize = bool(standardize)
+        if self.standardize:
+            self.register_buffer("input_mean", torch.zeros(n_features))
+            self.register_buffer("input_scale", torch.ones(n_features))
         self.embedding = None
         self.char_cnn = None
         if vocab_size is not None:
@@ -191,14 +208,30 @@ class RecurrentEncoder(nn.Module):
                 input_size += char_filters
         else:
             input_size = n_features
-        self.input_dropout = Dropout(dropout)
+        self.input_dropout = Dropout(dropout if input_dropout is None else input_dropout)
         self.stack = RecurrentStack(cell, input_size, hidden_size, num_layers, bidirectional,
                                     dropout)
         self.output_size = self.stack.output_size
 
+    def set_standardization(self, mean, scale):
+        """Fill ``input_mean`` and ``input_scale`` (array-likes of shape (n_features,))."""
+        if not self.standardize:
+            raise ValueError("This encoder was built with standardize=False.")
+        with torch.no_grad():
+            for buffer, values in ((self.input_mean, mean), (self.input_scale, scale)):
+                values = torch.as_tensor(values, dtype=buffer.dtype).to(buffer.device)
+                if values.shape != buffer.shape:
+                    raise ValueError(f"Expected shape {tuple(buffer.shape)}, got "
+                                     f"{tuple(values.shape)}.")
+                buffer.copy_(values)
+
     def embed(self, batch):
         """The per-step input representation, (N, L, E)."""
         if self.embedding is None:
+            if self.standardize:
+                # Padded steps become -mean / scale: harmless, the stack is exact on
+                # right padding and pooling / the loss never read them.
+                return (batch.inputs - self.input_mean) / self.input_scale
             return batch.inputs
         x = self.embedding(batch.inputs)  # (N, L, embedding_dim)
         if self.char_cnn is not None:

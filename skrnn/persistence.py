@@ -19,7 +19,10 @@ The string metadata holds one JSON document under the key ``"skrnn"``::
      "estimator": "SequenceTagger", "params": {...}, "attributes": {...},
      "optimizer": {"param_groups": [...], "state": ...}}
 
-``params`` are ``get_params(deep=False)``; ``attributes`` are what the
+``params`` are ``get_params(deep=False)``; a parameter a file lacks (it was
+written before the parameter existed) takes the value in the class's
+``_legacy_params`` that reproduces how that model was fitted, else its
+default. ``attributes`` are what the
 estimator's ``_fitted_state()`` keeps: everything but the network, optimizer
 and device (rebuilt on load). Values that JSON cannot hold directly are tagged objects
 ``{"$type": ...}`` of a closed list of types (tuple, dict with non-str keys,
@@ -469,12 +472,25 @@ def _estimator_class(name):
     return classes.pop()
 
 
+def _legacy_values(cls, present):
+    """``cls._legacy_params`` for the parameters of ``cls`` that ``present`` lacks.
+
+    A file written before a parameter existed lacks it; the legacy value is
+    the one that reproduces how that model was fitted (the class default
+    may have changed behaviour since).
+    """
+    valid = set(cls._get_param_names())
+    return {k: v for k, v in getattr(cls, "_legacy_params", {}).items()
+            if k in valid and k not in present}
+
+
 def _construct(cls, decoder, params):
     _expect(isinstance(params, dict), "its 'params' is not a JSON object.")
     valid = set(cls._get_param_names())
     unknown = sorted(set(params) - valid)
     _expect(not unknown, f"{cls.__name__} has no parameter(s) {_names(unknown)}.")
-    est = cls(**{k: decoder.decode(v, f"parameter {k!r}") for k, v in params.items()})
+    decoded = {k: decoder.decode(v, f"parameter {k!r}") for k, v in params.items()}
+    est = cls(**_legacy_values(cls, decoded), **decoded)
     est._validate_params()  # a tampered value gets sklearn's usual message
     return est
 
@@ -504,6 +520,11 @@ def _set_attributes(est, decoder, attributes):
             decoded[name] = decoder.decode(value, f"attribute {name!r}")
     # Every attribute of the type the class defines, before predict can trip on one.
     check_attributes(cls._fitted_attributes, decoded, cls.__name__)
+    fitted = decoded.get("_fitted_params")
+    if fitted is not None:
+        # Fitted before some parameters existed: with their legacy values, as
+        # the parameters themselves (_construct).
+        decoded["_fitted_params"] = {**_legacy_values(cls, fitted), **fitted}
     for name, value in decoded.items():
         setattr(est, name, value)
 

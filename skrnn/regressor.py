@@ -11,6 +11,7 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.validation import check_array
 
 from . import _fitted as _f
+from ._base import DEFAULT_STANDARDIZE, _input_attributes_doc
 from ._many_to_one import ManyToOneMixin
 from .classifier import _SHARED_DOC
 
@@ -28,7 +29,7 @@ class SequenceRegressor(RegressorMixin, ManyToOneMixin):
     standardised internally (each output to mean 0 and standard deviation
     1 on the training data; constant outputs are only centred) so one
     learning rate suits any target scale; predictions are returned in the
-    original units.
+    original units. Numeric inputs are standardised too (``standardize``).
 
     Parameters
     ----------""" + _SHARED_DOC + """
@@ -36,6 +37,7 @@ class SequenceRegressor(RegressorMixin, ManyToOneMixin):
     ----------
     y_mean_, y_scale_ : ndarray of shape (n_outputs,)
         The standardisation of the targets.
+""" + _input_attributes_doc() + """\
     n_features_in_, input_kind_, vocabulary_, module_, history_, loss_curve_,
     validation_scores_, best_validation_score_, n_iter_
         As for :class:`skrnn.SequenceClassifier` (validation score: R²).
@@ -66,6 +68,8 @@ class SequenceRegressor(RegressorMixin, ManyToOneMixin):
         min_freq=1,
         max_vocab_size=None,
         dropout=0.2,
+        input_dropout="auto",
+        standardize=DEFAULT_STANDARDIZE,
         clip_value=5.0,
         clip_norm=None,
         batch_size=32,
@@ -92,6 +96,8 @@ class SequenceRegressor(RegressorMixin, ManyToOneMixin):
         self.min_freq = min_freq
         self.max_vocab_size = max_vocab_size
         self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.standardize = standardize
         self.clip_value = clip_value
         self.clip_norm = clip_norm
         self.batch_size = batch_size

@@ -9,13 +9,19 @@ from sklearn.base import _fit_context
 
 from . import _fitted as _f
 from . import data as _data
-from ._base import BaseSequenceEstimator, make_encoder
+from ._base import (
+    DEFAULT_STANDARDIZE,
+    BaseSequenceEstimator,
+    _input_attributes_doc,
+    _input_params_doc,
+    make_encoder,
+)
 from ._validation import check_label_sequences
 from .modules import TaggingNetwork
 
 
 class SequenceTagger(BaseSequenceEstimator):
-    """Recurrent sequence tagger: predicts one label for every step of a sequence.
+    __doc__ = """Recurrent sequence tagger: predicts one label for every step of a sequence.
 
     Words (or characters, or numeric steps) go through an embedding (plus a
     character CNN that reads every word from its spelling), a stack of
@@ -48,8 +54,10 @@ class SequenceTagger(BaseSequenceEstimator):
     max_vocab_size : int or None, default=None
         Keep at most this many (most frequent) words.
     dropout : float, default=0.5
-        Dropout on the input representation, between recurrent layers and
-        before the output layer (training only).
+        Dropout between recurrent layers and before the output layer
+        (training only); on the input representation as ``input_dropout``
+        says.
+""" + _input_params_doc(("tokens", "chars", "numeric")) + """\
     clip_value : float or None, default=5.0
         Clip each gradient element to ``[-clip_value, clip_value]``.
     clip_norm : float or None, default=None
@@ -103,6 +111,7 @@ class SequenceTagger(BaseSequenceEstimator):
         Characters of the character CNN, for token input.
     n_features_in_ : int
         Features per step (numeric input only).
+""" + _input_attributes_doc() + """\
     module_ : torch.nn.Module
         The trained network.
     history_ : list of dict
@@ -155,6 +164,8 @@ class SequenceTagger(BaseSequenceEstimator):
         min_freq=1,
         max_vocab_size=None,
         dropout=0.5,
+        input_dropout="auto",
+        standardize=DEFAULT_STANDARDIZE,
         clip_value=5.0,
         clip_norm=None,
         batch_size=32,
@@ -180,6 +191,8 @@ class SequenceTagger(BaseSequenceEstimator):
         self.min_freq = min_freq
         self.max_vocab_size = max_vocab_size
         self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.standardize = standardize
         self.clip_value = clip_value
         self.clip_norm = clip_norm
         self.batch_size = batch_size

@@ -49,7 +49,8 @@ def tampered(fitted, tmp_path, name, edit):
 
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("param, value", [("dropout", 0.9), ("hidden_size", 3),
-                                          ("num_layers", 2), ("cell", "gru")])
+                                          ("num_layers", 2), ("cell", "gru"),
+                                          ("input_dropout", 0.3)])
 def test_set_params_after_fit_saves_and_loads_as_it_was(fitted, tmp_path, name, param, value):
     """set_params after fit: the file keeps the new parameters and the fitted network; load
     returns both as they were (the network still predicts as fitted)."""
