@@ -271,6 +271,10 @@ class BaseSequenceEstimator(BaseEstimator):
     #: leaves the encoder / network config unchanged for that value.
     _legacy_params: dict = {"standardize": False, "input_dropout": None}
 
+    #: Parameters whose "auto" means a value per kind of input (see _setting):
+    #: name -> {"numeric": ..., "tokens": ..., "chars": ...}.
+    _auto_params: dict = {"input_dropout": AUTO_INPUT_DROPOUT}
+
     # -- sklearn plumbing ---------------------------------------------------
 
     def __init_subclass__(cls, **kwargs):
@@ -351,8 +355,8 @@ class BaseSequenceEstimator(BaseEstimator):
 
     def _encoder_config(self):
         cfg = dict(
-            cell=self.cell,
-            hidden_size=self.hidden_size,
+            cell=self._setting("cell"),
+            hidden_size=self._setting("hidden_size"),
             num_layers=self.num_layers,
             bidirectional=self.bidirectional,
             dropout=self.dropout,
@@ -377,11 +381,21 @@ class BaseSequenceEstimator(BaseEstimator):
                 )
         return cfg
 
+    def _setting(self, name):
+        """The value of parameter ``name`` for this fit: ``"auto"`` resolved by input kind.
+
+        ``_auto_params[name]`` maps each kind of input to what ``"auto"``
+        means (the estimator's defaults for that kind, chosen by
+        measurement); any other value is used as given.
+        """
+        value = getattr(self, name)
+        if isinstance(value, str) and value == "auto" and name in self._auto_params:
+            return self._auto_params[name][self.input_kind_]
+        return value
+
     def _input_dropout(self):
         """The dropout rate on the input representation: ``input_dropout`` resolved."""
-        value = getattr(self, "input_dropout", None)
-        if isinstance(value, str):  # "auto", the only str allowed
-            value = AUTO_INPUT_DROPOUT[self.input_kind_]
+        value = self._setting("input_dropout") if hasattr(self, "input_dropout") else None
         return self.dropout if value is None else float(value)
 
     def _input_standardization(self):
@@ -522,7 +536,8 @@ class BaseSequenceEstimator(BaseEstimator):
                         f"{self._network_config_}, now {config}. Set warm_start=False to refit."
                     )
                 for group in self.optimizer_.param_groups:
-                    group["lr"], group["weight_decay"] = self.learning_rate, self.weight_decay
+                    group["lr"] = self._setting("learning_rate")
+                    group["weight_decay"] = self.weight_decay
             if ddp is not None and ddp.torch_seed(seed) is not None:
                 # Same initial weights everywhere, different dropout masks per rank.
                 torch.manual_seed(ddp.torch_seed(seed))
@@ -573,9 +588,9 @@ class BaseSequenceEstimator(BaseEstimator):
             self.optimizer_,
             epoch_batches,
             loss_fn,
-            max_epochs=1 if incremental else self.max_epochs,
+            max_epochs=1 if incremental else self._setting("max_epochs"),
             validate=validate,
-            n_iter_no_change=self.n_iter_no_change,
+            n_iter_no_change=self._setting("n_iter_no_change"),
             tol=self.tol,
             clip_value=self.clip_value,
             clip_norm=self.clip_norm,
@@ -639,13 +654,13 @@ class BaseSequenceEstimator(BaseEstimator):
                 # Raised on the working copy: _fit then publishes nothing.
                 raise ValueError(
                     f"{name} training diverged in epoch {epoch}: the loss became NaN or "
-                    f"infinite. Lower learning_rate (now {self.learning_rate}), set clip_norm "
-                    "(e.g. 1.0), or scale numeric inputs (e.g. StandardScaler)."
+                    f"infinite. Lower learning_rate (now {self._setting('learning_rate')}), set "
+                    "clip_norm (e.g. 1.0), or scale numeric inputs (e.g. StandardScaler)."
                 )
             warnings.warn(
                 f"{name} training diverged in epoch {epoch} (non-finite loss) and was stopped; "
                 f"the estimator keeps the weights of epoch {epoch - 1}. Lower learning_rate "
-                f"(now {self.learning_rate}) or set clip_norm to train further.",
+                f"(now {self._setting('learning_rate')}) or set clip_norm to train further.",
                 ConvergenceWarning,
                 stacklevel=_user_stacklevel(),
             )
@@ -673,7 +688,8 @@ class BaseSequenceEstimator(BaseEstimator):
                 f"{max(self._constant_loss(), 1.0):.4g} (the loss of a constant prediction, "
                 "at least 1), although the "
                 f"weights stayed finite; the model is unusable. Lower learning_rate (now "
-                f"{self.learning_rate}), set clip_norm (e.g. 1.0), or scale numeric inputs.",
+                f"{self._setting('learning_rate')}), set clip_norm (e.g. 1.0), or scale numeric "
+                "inputs.",
                 ConvergenceWarning,
                 stacklevel=_user_stacklevel(),
             )
@@ -682,8 +698,8 @@ class BaseSequenceEstimator(BaseEstimator):
             if not early_stopping:
                 advice += " or turn on early_stopping"
             warnings.warn(
-                f"{name}: max_epochs={self.max_epochs} reached and the optimization hasn't "
-                f"converged yet. {advice}.",
+                f"{name}: max_epochs={self._setting('max_epochs')} reached and the optimization "
+                f"hasn't converged yet. {advice}.",
                 ConvergenceWarning,
                 stacklevel=_user_stacklevel(),
             )
@@ -915,7 +931,7 @@ class BaseSequenceEstimator(BaseEstimator):
 
     def _new_optimizer(self, module):
         """A fresh optimizer for ``module`` with this estimator's settings."""
-        return _training.make_optimizer(module.parameters(), self.learning_rate,
+        return _training.make_optimizer(module.parameters(), self._setting("learning_rate"),
                                         self.weight_decay)
 
 

@@ -11,12 +11,30 @@ from ._base import BaseSequenceEstimator, make_encoder
 from .modules import PoolingNetwork
 
 
+def per_kind(numeric, text):
+    """An ``_auto_params`` entry: one value for numeric input, one for tokens and characters."""
+    return {"numeric": numeric, "tokens": text, "chars": text}
+
+
+def auto_doc(table):
+    """The sentence that says what ``"auto"`` means for one ``_auto_params`` entry."""
+    return (f'"auto": {table["numeric"]!r} for numeric input, {table["tokens"]!r} for token '
+            "and character input")
+
+
+_AUTO = [StrOptions({"auto"})]
+
+
 class ManyToOneMixin(BaseSequenceEstimator):
     """Reads a whole sequence, pools its steps and emits one output vector."""
 
     _parameter_constraints: dict = {
         **BaseSequenceEstimator._parameter_constraints,
-        "pooling": [StrOptions({"last", "mean", "max"})],
+        "pooling": [StrOptions({"last", "mean", "max", "auto"})],
+        "cell": BaseSequenceEstimator._parameter_constraints["cell"] + _AUTO,
+        "learning_rate": BaseSequenceEstimator._parameter_constraints["learning_rate"] + _AUTO,
+        "n_iter_no_change": (BaseSequenceEstimator._parameter_constraints["n_iter_no_change"]
+                             + _AUTO),
     }
 
     def _build_network(self, config):

@@ -15,15 +15,30 @@ from sklearn.utils.validation import column_or_1d
 
 from . import _fitted as _f
 from ._base import DEFAULT_STANDARDIZE, _input_attributes_doc, _input_params_doc
-from ._many_to_one import ManyToOneMixin
+from ._many_to_one import ManyToOneMixin, auto_doc, per_kind
 
-_SHARED_DOC = """
-    cell : {"rnn", "gru", "lstm"}, default="lstm"
+#: What "auto" means for the classifier, per kind of input. The numeric values
+#: come from benchmarks/many_to_one.py (see the class Notes); token and
+#: character input keep the defaults they had before "auto" existed.
+AUTO_PARAMS = {
+    "cell": per_kind("gru", "lstm"),
+    "pooling": per_kind("mean", "mean"),
+    "learning_rate": per_kind(1e-2, 5e-3),
+    "n_iter_no_change": per_kind(50, 10),
+}
+
+
+def _shared_doc(auto):
+    """The parameters both many-to-one estimators share; ``auto``: their ``_auto_params``."""
+    return """
+    cell : {"rnn", "gru", "lstm", "auto"}, default="auto"
+        """ + auto_doc(auto["cell"]) + """.
     hidden_size : int, default=64
         Hidden units per direction and layer.
     num_layers : int, default=1
     bidirectional : bool, default=True
-    pooling : {"mean", "last", "max"}, default="mean"
+    pooling : {"mean", "last", "max", "auto"}, default="auto"
+        """ + auto_doc(auto["pooling"]) + """.
         How the per-step outputs become one vector: the mean or maximum
         over real steps, or the last state (for a bidirectional stack the
         forward direction's last and the backward direction's first step,
@@ -44,14 +59,16 @@ _SHARED_DOC = """
     clip_norm : float or None, default=None
     batch_size : int, default=32
     max_epochs : int, default=100
-    learning_rate : float, default=5e-3
+    learning_rate : float or "auto", default="auto"
+        Adam's step size; """ + auto_doc(auto["learning_rate"]) + """.
     weight_decay : float, default=0.0
     early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the sequences and stop when the
         validation score has not improved by ``tol`` for ``n_iter_no_change``
         epochs, keeping the best weights; "auto" is on from 1000 sequences.
     validation_fraction : float, default=0.1
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int or "auto", default="auto"
+        """ + auto_doc(auto["n_iter_no_change"]) + """.
         Epochs without an improvement of ``tol`` before training stops: of
         the validation score with early stopping, otherwise of the training
         loss (as scikit-learn's MLP does). Set it to ``max_epochs`` to always
@@ -72,7 +89,8 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
     lengths; padding never changes a result.
 
     Parameters
-    ----------""" + _SHARED_DOC + """    class_weight : dict, "balanced" or None, default=None
+    ----------""" + _shared_doc(AUTO_PARAMS) + """\
+    class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, as in scikit-learn's classifiers.
         A dict maps labels to weights, each a finite number > 0 (classes
         left out weigh 1); "balanced" weighs each class inversely to its
@@ -100,6 +118,20 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
     :meth:`score` is the accuracy of :meth:`predict`: labels of y never seen
     in training count as errors; ``partial_fit`` refuses them.
 
+    The numeric defaults (``standardize``, ``input_dropout``, and the "auto"
+    ``cell``, ``pooling``, ``learning_rate`` and ``n_iter_no_change``) were
+    chosen with ``benchmarks/many_to_one.py`` on six UCR/UEA data sets
+    (ArrowHead, BasicMotions, GunPoint, ItalyPowerDemand, JapaneseVowels,
+    OSULeaf; 3 seeds): mean test accuracy 0.594 with the former defaults
+    (LSTM, learning rate 5e-3, unscaled input, input dropout 0.2, training
+    stopped after 10 epochs without a lower training loss), 0.807 with
+    these. A GRU beat the LSTM (0.789 vs 0.691 at 100 epochs), 1e-2 beat
+    5e-3 (0.807 vs 0.789), mean pooling beat last-state pooling (0.789 vs
+    0.759). The best simple baseline (1-NN or logistic regression on the
+    raw series, SVC or logistic regression on pooled statistics) still
+    wins on five of the six, by 0.002 (GunPoint) to 0.40 (ArrowHead);
+    MiniRocket reaches 0.960.
+
     Examples
     --------
     >>> import numpy as np
@@ -112,6 +144,7 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
     (2, 2)
     """
 
+    _auto_params: dict = {**ManyToOneMixin._auto_params, **AUTO_PARAMS}
     _parameter_constraints: dict = {
         **ManyToOneMixin._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
@@ -124,12 +157,12 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
 
     def __init__(
         self,
-        cell="lstm",
+        cell="auto",
         hidden_size=64,
         num_layers=1,
         bidirectional=True,
         *,
-        pooling="mean",
+        pooling="auto",
         embedding_dim=100,
         char_embedding_dim=32,
         char_filters=64,
@@ -142,12 +175,12 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
         clip_norm=None,
         batch_size=32,
         max_epochs=100,
-        learning_rate=5e-3,
+        learning_rate="auto",
         weight_decay=0.0,
         class_weight=None,
         early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change="auto",
         tol=1e-4,
         random_state=None,
         device="auto",
@@ -285,7 +318,7 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
         return weights
 
     def _network_config(self):
-        return {"n_outputs": len(self.classes_), "pooling": self.pooling,
+        return {"n_outputs": len(self.classes_), "pooling": self._setting("pooling"),
                 "dropout": self.dropout}
 
     def _weights(self, device):

@@ -12,8 +12,17 @@ from sklearn.utils.validation import check_array
 
 from . import _fitted as _f
 from ._base import DEFAULT_STANDARDIZE, _input_attributes_doc
-from ._many_to_one import ManyToOneMixin
-from .classifier import _SHARED_DOC
+from ._many_to_one import ManyToOneMixin, per_kind
+from .classifier import _shared_doc
+
+#: What "auto" means for the regressor, per kind of input (see the classifier's
+#: AUTO_PARAMS): last-state pooling forecasts better from lags (measured).
+AUTO_PARAMS = {
+    "cell": per_kind("gru", "lstm"),
+    "pooling": per_kind("last", "mean"),
+    "learning_rate": per_kind(5e-3, 5e-3),
+    "n_iter_no_change": per_kind(50, 10),
+}
 
 #: numpy / Python messages of a failed float conversion: replaced by one that names y.
 _CONVERSION_ERROR = re.compile(
@@ -32,7 +41,7 @@ class SequenceRegressor(RegressorMixin, ManyToOneMixin):
     original units. Numeric inputs are standardised too (``standardize``).
 
     Parameters
-    ----------""" + _SHARED_DOC + """
+    ----------""" + _shared_doc(AUTO_PARAMS) + """
     Attributes
     ----------
     y_mean_, y_scale_ : ndarray of shape (n_outputs,)
@@ -45,8 +54,19 @@ class SequenceRegressor(RegressorMixin, ManyToOneMixin):
     Notes
     -----
     Tokens (and characters) never seen in training are read as ``<unk>``.
+
+    The numeric defaults (``standardize``, ``input_dropout``, and the "auto"
+    ``cell``, ``pooling``, ``learning_rate`` and ``n_iter_no_change``) were
+    chosen with ``benchmarks/many_to_one.py`` on five regression sets
+    (Tecator, Covid3Month; next-value forecasts of sunspots, monthly CO2 and
+    US inflation from their lags; 3 seeds): mean test R² 0.114 with the
+    former defaults, 0.448 with these (last-state pooling 0.446 vs mean
+    pooling 0.374 for a GRU; LSTM 0.167). On the held-out El Niño series,
+    not used to choose: 0.898 before, 0.935 now (ridge on the lags: 0.948).
+    Ridge regression on the raw lags still wins on three of the five.
     """
 
+    _auto_params: dict = {**ManyToOneMixin._auto_params, **AUTO_PARAMS}
     _fitted_attributes: dict = {
         **ManyToOneMixin._fitted_attributes,
         "_y_1d": _f.Attr(_f.instance_of(bool)),
@@ -56,12 +76,12 @@ class SequenceRegressor(RegressorMixin, ManyToOneMixin):
 
     def __init__(
         self,
-        cell="lstm",
+        cell="auto",
         hidden_size=64,
         num_layers=1,
         bidirectional=True,
         *,
-        pooling="mean",
+        pooling="auto",
         embedding_dim=100,
         char_embedding_dim=32,
         char_filters=64,
@@ -74,11 +94,11 @@ class SequenceRegressor(RegressorMixin, ManyToOneMixin):
         clip_norm=None,
         batch_size=32,
         max_epochs=100,
-        learning_rate=5e-3,
+        learning_rate="auto",
         weight_decay=0.0,
         early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change="auto",
         tol=1e-4,
         random_state=None,
         device="auto",
@@ -166,7 +186,7 @@ class SequenceRegressor(RegressorMixin, ManyToOneMixin):
         return ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32)
 
     def _network_config(self):
-        return {"n_outputs": len(self.y_mean_), "pooling": self.pooling,
+        return {"n_outputs": len(self.y_mean_), "pooling": self._setting("pooling"),
                 "dropout": self.dropout}
 
     def _constant_loss(self):

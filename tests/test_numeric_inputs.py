@@ -5,6 +5,7 @@ were fitted with (``_legacy_params``).
 """
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -457,3 +458,61 @@ def test_old_pickle_unpickles_with_old_behaviour():
     # Training on works: the config it implies is the one it was fitted with.
     quiet_partial_fit(est, X, targets(SequenceClassifier, X))
     assert est.n_iter_ == old.n_iter_ + 1
+
+
+# -- per-kind "auto" defaults of the many-to-one estimators -------------------------------------
+
+
+def _resolved(est):
+    cfg = est._network_config_
+    return (cfg["encoder"]["cell"], cfg["pooling"], est.optimizer_.param_groups[0]["lr"],
+            est._setting("n_iter_no_change"))
+
+
+@pytest.mark.parametrize("cls, y", [(SequenceClassifier, [0, 1] * 10),
+                                    (SequenceRegressor, np.arange(20.0))])
+def test_auto_defaults_resolve_per_input_kind(cls, y):
+    """Numeric input gets the measured numeric defaults; token input keeps the old ones."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        numeric = cls(max_epochs=1, random_state=0, device="cpu").fit(
+            np.random.RandomState(0).randn(20, 6), y)
+        tokens = cls(max_epochs=1, random_state=0, device="cpu").fit(
+            [["a", "b", "c"], ["b", "a"]] * 10, y)
+    table = cls._auto_params
+    assert _resolved(numeric) == tuple(
+        table[k]["numeric"] for k in ("cell", "pooling", "learning_rate", "n_iter_no_change"))
+    assert _resolved(tokens) == ("lstm", "mean", 5e-3, 10)  # as before "auto" existed
+    assert numeric.get_params()["cell"] == "auto" and clone(numeric).cell == "auto"
+
+
+def test_explicit_values_override_auto():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = SequenceRegressor(cell="lstm", pooling="max", learning_rate=0.02,
+                                n_iter_no_change=3, max_epochs=1, random_state=0,
+                                device="cpu").fit(np.random.RandomState(0).randn(20, 6),
+                                                  np.arange(20.0))
+    assert _resolved(est) == ("lstm", "max", 0.02, 3)
+
+
+def test_auto_values_refused_where_not_defined():
+    """The tagger has no per-kind table for cell: 'auto' there is a parameter error."""
+    with pytest.raises(ValueError, match="cell"):
+        SequenceTagger(cell="auto").fit([["a"]], [["x"]])
+
+
+def test_token_model_saved_with_auto_defaults_equals_explicit_old_defaults(tmp_path):
+    """A token classifier with the new "auto" defaults builds the very network the old
+    explicit defaults built (same config, same weights for a seed)."""
+    X, y = [["a", "b", "c"], ["b", "a"]] * 10, [0, 1] * 10
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        auto = SequenceClassifier(max_epochs=2, random_state=0, device="cpu").fit(X, y)
+        old = SequenceClassifier(cell="lstm", pooling="mean", learning_rate=5e-3,
+                                 n_iter_no_change=10, max_epochs=2, random_state=0,
+                                 device="cpu").fit(X, y)
+    assert auto._network_config_ == old._network_config_
+    np.testing.assert_array_equal(auto.predict_proba(X), old.predict_proba(X))
+    loaded = skrnn.load(auto.save(tmp_path / "m.skrnn"))
+    np.testing.assert_array_equal(loaded.predict_proba(X), auto.predict_proba(X))

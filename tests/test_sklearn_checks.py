@@ -27,7 +27,17 @@ EXPECTED_FAILURES = {
 }
 
 
+#: The regressor's numeric default is a GRU (see SequenceRegressor's "auto" parameters),
+#: whose CPU kernel splits its matrix products by batch size: a prediction made in a batch
+#: of 20 and in one of 10 differ by float32 rounding (measured 1.8e-7 absolute, 3.5e-6
+#: relative), above this check's atol=1e-7. test_regressor_subset_invariance_to_rounding
+#: below asserts the same invariance at float32 precision.
+_GRU_ROUNDING = "GRU predictions differ across batch sizes by float32 rounding (~2e-7)"
+
+
 def _expected(estimator):
+    if isinstance(estimator, SequenceRegressor):
+        return {**EXPECTED_FAILURES, "check_methods_subset_invariance": _GRU_ROUNDING}
     return EXPECTED_FAILURES
 
 
@@ -54,3 +64,19 @@ def test_blobs_accuracy_as_in_check_classifiers_train():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf = SequenceClassifier(**SMALL).fit(X, y)
     assert clf.score(X, y) > 0.83
+
+
+def test_regressor_subset_invariance_to_rounding():
+    """Predicting a subset gives what predicting everything gives, to float32 precision."""
+    import warnings
+
+    import numpy as np
+
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(40, 8), rng.randn(40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reg = SequenceRegressor(**SMALL).fit(X, y)
+    full = reg.predict(X)
+    parts = np.concatenate([reg.predict(X[i:i + 7]) for i in range(0, 40, 7)])
+    np.testing.assert_allclose(parts, full, rtol=1e-5, atol=1e-6)
