@@ -275,6 +275,19 @@ class BaseSequenceEstimator(BaseEstimator):
     #: name -> {"numeric": ..., "tokens": ..., "chars": ...}.
     _auto_params: dict = {"input_dropout": AUTO_INPUT_DROPOUT}
 
+    @classmethod
+    def _legacy_values(cls, present):
+        """``_legacy_params`` for the parameters of this class that ``present`` lacks.
+
+        A file or pickle written before a parameter existed lacks it; the
+        legacy value reproduces how that model was fitted (the class default
+        may have changed behaviour since). Used by ``__setstate__`` and
+        :func:`skrnn.load`.
+        """
+        valid = set(cls._get_param_names())
+        return {k: v for k, v in cls._legacy_params.items()
+                if k in valid and k not in present}
+
     # -- sklearn plumbing ---------------------------------------------------
 
     def __init_subclass__(cls, **kwargs):
@@ -901,13 +914,10 @@ class BaseSequenceEstimator(BaseEstimator):
         module_state = _tensors_from_bytes(state.pop("_module_state", None))
         optimizer_state = _tensors_from_bytes(state.pop("_optimizer_state", None))
         # Pickled before some parameters existed: their legacy values, as load gives.
-        names = set(self._get_param_names())
-        legacy = {k: v for k, v in self._legacy_params.items() if k in names}
-        state = {**{k: v for k, v in legacy.items() if k not in state}, **state}
+        state = {**self._legacy_values(state), **state}
         fitted = state.get("_fitted_params")
         if fitted is not None:
-            state["_fitted_params"] = {**{k: v for k, v in legacy.items() if k not in fitted},
-                                       **fitted}
+            state["_fitted_params"] = {**self._legacy_values(fitted), **fitted}
         super().__setstate__(state)
         if module_state is not None:
             self.device_ = resolve_device(self.device, fallback=True)

@@ -472,25 +472,13 @@ def _estimator_class(name):
     return classes.pop()
 
 
-def _legacy_values(cls, present):
-    """``cls._legacy_params`` for the parameters of ``cls`` that ``present`` lacks.
-
-    A file written before a parameter existed lacks it; the legacy value is
-    the one that reproduces how that model was fitted (the class default
-    may have changed behaviour since).
-    """
-    valid = set(cls._get_param_names())
-    return {k: v for k, v in getattr(cls, "_legacy_params", {}).items()
-            if k in valid and k not in present}
-
-
 def _construct(cls, decoder, params):
     _expect(isinstance(params, dict), "its 'params' is not a JSON object.")
     valid = set(cls._get_param_names())
     unknown = sorted(set(params) - valid)
     _expect(not unknown, f"{cls.__name__} has no parameter(s) {_names(unknown)}.")
     decoded = {k: decoder.decode(v, f"parameter {k!r}") for k, v in params.items()}
-    est = cls(**_legacy_values(cls, decoded), **decoded)
+    est = cls(**cls._legacy_values(decoded), **decoded)
     est._validate_params()  # a tampered value gets sklearn's usual message
     return est
 
@@ -524,7 +512,7 @@ def _set_attributes(est, decoder, attributes):
     if fitted is not None:
         # Fitted before some parameters existed: with their legacy values, as
         # the parameters themselves (_construct).
-        decoded["_fitted_params"] = {**_legacy_values(cls, fitted), **fitted}
+        decoded["_fitted_params"] = {**cls._legacy_values(fitted), **fitted}
     for name, value in decoded.items():
         setattr(est, name, value)
 
