@@ -27,6 +27,7 @@ from . import data as _data
 from . import distributed as _distributed
 from . import training as _training
 from ._validation import check_sequences
+from .cells import CELLS
 from .modules import RecurrentEncoder
 from .vocab import Vocabulary
 
@@ -215,7 +216,7 @@ class BaseSequenceEstimator(BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "cell": [StrOptions({"rnn", "gru", "lstm"})],
+        "cell": [StrOptions(set(CELLS))],
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
         "num_layers": [Interval(Integral, 1, None, closed="left")],
         "bidirectional": ["boolean"],

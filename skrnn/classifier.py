@@ -31,8 +31,9 @@ AUTO_PARAMS = {
 def _shared_doc(auto):
     """The parameters both many-to-one estimators share; ``auto``: their ``_auto_params``."""
     return """
-    cell : {"rnn", "gru", "lstm", "auto"}, default="auto"
-        """ + auto_doc(auto["cell"]) + """.
+    cell : str, default="auto"
+        A name of the cell table, :data:`skrnn.cells.CELLS` (see
+        ``docs/cells.md``), or """ + auto_doc(auto["cell"]) + """.
     hidden_size : int, default=64
         Hidden units per direction and layer.
     num_layers : int, default=1

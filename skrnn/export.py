@@ -46,10 +46,12 @@ Which exporter: ONNX (``to_onnx``) is the serving format; it needs the
 PyTorch deprecates TorchScript (in torch 2.13 ``torch.jit.trace``, ``save``
 and ``load`` emit a ``DeprecationWarning``). :func:`to_exported_program`
 gives a ``torch.export`` program. Every cell type exports with every axis
-dynamic: LSTM and GRU layers become ONNX ``LSTM`` / ``GRU`` operators; a
-plain RNN (``cell="rnn"``) is exported as the GRU that computes exactly the
-same steps (see :func:`_rnn_as_gru`), because ``torch.export`` would unroll
-it over the example's length.
+dynamic; how is the cell table's business (:mod:`skrnn.cells`, each cell's
+``export_layer`` and ``export_context``): LSTM and GRU layers become loops
+over time through torch.export's while-loop decompositions; a plain RNN
+(``cell="rnn"``) is exported as the GRU that computes exactly the same steps
+(:func:`skrnn.cells.rnn_as_gru`), because ``torch.export`` would unroll it
+over the example's length; the peephole LSTM runs its own while-loop.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import cells as _cells
 from . import data as _data
 from ._base import _to_cpu
 from ._files import atomic_write
@@ -258,68 +261,20 @@ def _quiet_export():
             registration.setLevel(level)
 
 
-#: Gate bias that saturates a sigmoid: float32 sigmoid(+-1e4) is exactly 1 / 0.
-_SATURATE = 1e4
-
-
-def _rnn_as_gru(rnn):
-    """An ``nn.GRU`` that computes exactly what the tanh ``nn.RNN`` ``rnn`` computes.
-
-    With its reset gate held at 1 and its update gate at 0 (zero weights,
-    saturating biases), a GRU step is ``tanh(W_ih x + b_ih + W_hh h + b_hh)``,
-    the plain RNN step. ``torch.export`` (hence ONNX) keeps a GRU's time axis
-    dynamic but unrolls a plain RNN over the example's length.
-    """
-    gru = nn.GRU(rnn.input_size, rnn.hidden_size, rnn.num_layers, bias=True,
-                 batch_first=rnn.batch_first, bidirectional=rnn.bidirectional)
-    h = rnn.hidden_size
-    with torch.no_grad():
-        for name, param in gru.named_parameters():
-            param.zero_()  # reset and update gates (rows :2H) read nothing
-            source = getattr(rnn, name, None)  # weight_ih_l0, bias_hh_l0_reverse, ...
-            if source is not None:
-                param[2 * h:] = source  # the candidate state is the RNN's step
-            if name.startswith("bias_ih"):
-                param[:h] = _SATURATE  # reset gate = 1
-                param[h:2 * h] = -_SATURATE  # update gate = 0: keep no old state
-    return gru
-
-
-def _without_plain_rnns(module):
-    """Replace every ``nn.RNN`` inside ``module`` (in place) by its equivalent GRU."""
-    for parent in list(module.modules()):
-        for name, child in list(parent.named_children()):
-            if type(child) is nn.RNN:
-                if child.nonlinearity != "tanh" or not child.bias:
-                    raise ValueError("Only tanh RNN layers with biases can be exported.")
-                setattr(parent, name, _rnn_as_gru(child).train(child.training))
-    return module
-
-
-
 @contextlib.contextmanager
-def _rnn_while_loops():
-    """Let ``torch.export`` keep the time axis of LSTM and GRU layers dynamic.
+def _exportable(network):
+    """``network`` with every cell layer replaced by its export form, and the cells' contexts.
 
-    By default export decomposes a recurrent layer into a Python loop over
-    the example's time steps, which fixes the sequence length. PyTorch's
-    while-loop decompositions keep it symbolic; ``torch.onnx.export`` uses
-    them itself while capturing the graph, but not while decomposing it, so
-    they are registered around the whole export.
+    Both come from the cell table (:func:`skrnn.cells.exportable`): e.g. a
+    plain RNN becomes the GRU that computes the same steps, and LSTM / GRU
+    layers get torch.export's while-loop decompositions, which keep the time
+    axis dynamic.
     """
-    try:
-        from torch.export._patches import (
-            register_gru_while_loop_decomposition,
-            register_lstm_while_loop_decomposition,
-        )
-    except ImportError as exc:
-        raise ImportError(
-            "Exporting with a dynamic time axis needs torch.export's while-loop RNN "
-            f"decompositions, which this PyTorch ({torch.__version__}) lacks. Upgrade PyTorch "
-            "(tested with 2.13), or use to_torchscript()."
-        ) from exc
-    with register_lstm_while_loop_decomposition(), register_gru_while_loop_decomposition():
-        yield
+    network, contexts = _cells.exportable(network)
+    with contextlib.ExitStack() as stack:
+        for context in contexts:
+            stack.enter_context(context())
+        yield network
 
 
 def to_exported_program(estimator, path=None):
@@ -337,8 +292,7 @@ def to_exported_program(estimator, path=None):
         Call ``program.module()(*tensors)`` with the tensors of
         :meth:`export_inputs`.
     """
-    network = _without_plain_rnns(inference_network(estimator))
-    with _rnn_while_loops(), _quiet_export():
+    with _exportable(inference_network(estimator)) as network, _quiet_export():
         program = torch.export.export(network, _example_inputs(estimator),
                                       dynamic_shapes=_dynamic_shapes(estimator))
     if path is not None:
@@ -408,8 +362,7 @@ def to_onnx(estimator, path):
     """
     estimator._check_fitted()  # an unfitted estimator says so before any missing extra
     _require_onnx()
-    network = _without_plain_rnns(inference_network(estimator))
-    with _rnn_while_loops(), _quiet_export():
+    with _exportable(inference_network(estimator)) as network, _quiet_export():
         program = torch.onnx.export(
             network, _example_inputs(estimator), dynamo=True,
             input_names=input_names(estimator), output_names=[output_name(estimator)],

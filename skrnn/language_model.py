@@ -57,7 +57,9 @@ class LanguageModel(BaseSequenceEstimator):
 
     Parameters
     ----------
-    cell : {"rnn", "gru", "lstm"}, default="lstm"
+    cell : str, default="lstm"
+        The recurrent cell: a name of the cell table, :data:`skrnn.cells.CELLS`
+        (see ``docs/cells.md`` for the equations and when to pick which).
     hidden_size : int, default=256
     num_layers : int, default=2
     bidirectional : bool, default=False
@@ -550,7 +552,7 @@ class LanguageModel(BaseSequenceEstimator):
         chunk = max(1, _SAMPLE_LOGITS_BUDGET // len(v))
         out = []
         with torch.no_grad():
-            stepper = RecurrentStepper(enc.embedding, enc.stack.rnn, module.head)
+            stepper = RecurrentStepper(enc.embedding, enc.stack.step_layer(), module.head)
             ids = v.encode(prefix_tokens)
             for start in range(0, n_samples, chunk):
                 n_rows = min(chunk, n_samples - start)

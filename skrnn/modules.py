@@ -11,10 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-#: Cell name -> recurrent layer class. A new cell type is one entry here: a
-#: class with ``nn.RNN``'s constructor (input_size, hidden_size, num_layers,
-#: batch_first, dropout) and call signature ``(x, hx) -> (output, h_n)``.
-_CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+from .cells import CELLS
 
 
 class Dropout(nn.Dropout):
@@ -66,7 +63,8 @@ class RecurrentStack(nn.Module):
 
     Parameters
     ----------
-    cell : {"rnn", "gru", "lstm"}
+    cell : str
+        A name of the cell table, :data:`skrnn.cells.CELLS`.
     input_size, hidden_size, num_layers : int
     bidirectional : bool
     dropout : float
@@ -76,7 +74,7 @@ class RecurrentStack(nn.Module):
     def __init__(self, cell, input_size, hidden_size, num_layers=1, bidirectional=False,
                  dropout=0.0):
         super().__init__()
-        cls = _CELLS[cell]
+        cls = CELLS[cell].layer
         self.bidirectional = bidirectional
         self.num_layers = num_layers
         self.hidden_size = hidden_size
@@ -122,6 +120,12 @@ class RecurrentStack(nn.Module):
             x = torch.cat([out_f, reverse_padded(out_b, lengths)], dim=-1)  # (N, L, 2H)
         return x, None
 
+    def step_layer(self):
+        """The unidirectional layer that step-by-step generation runs (all layers at once)."""
+        if self.bidirectional:
+            raise ValueError("Step-by-step generation needs a unidirectional recurrent stack.")
+        return self.rnn
+
 
 class CharCNN(nn.Module):
     """Read a word from its characters: embedding, convolution, max over time.
@@ -162,7 +166,8 @@ class RecurrentEncoder(nn.Module):
 
     Parameters
     ----------
-    cell : {"rnn", "gru", "lstm"}
+    cell : str
+        A name of the cell table, :data:`skrnn.cells.CELLS`.
     hidden_size, num_layers : int
     bidirectional : bool
     dropout : float

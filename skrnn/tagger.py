@@ -31,8 +31,9 @@ class SequenceTagger(BaseSequenceEstimator):
 
     Parameters
     ----------
-    cell : {"rnn", "gru", "lstm"}, default="lstm"
-        The recurrent cell.
+    cell : str, default="lstm"
+        The recurrent cell: a name of the cell table, :data:`skrnn.cells.CELLS`
+        (see ``docs/cells.md`` for the equations and when to pick which).
     hidden_size : int, default=128
         Hidden units per direction and layer.
     num_layers : int, default=1

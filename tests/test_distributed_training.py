@@ -118,8 +118,24 @@ def _case_tagger_unseeded():
     return est, X, y
 
 
+def _case_tagger_peephole():
+    # The peephole LSTM has no fused torch layer (its own autograd Function):
+    # DistributedDataParallel must average its gradients as any other layer's.
+    X, y = _tokens(13, seed=6)
+    est = SequenceTagger("peephole", num_layers=2, char_embedding_dim=None, batch_size=3,
+                         max_epochs=2, early_stopping=False, **_SMALL)
+    return est, X, y
+
+
+def _case_language_model_stream_peephole():
+    est, X, _ = _case_language_model_stream()
+    return est.set_params(cell="peephole"), X, None
+
+
 CASES = {
     "tagger": _case_tagger,
+    "tagger_peephole": _case_tagger_peephole,
+    "language_model_stream_peephole": _case_language_model_stream_peephole,
     "tagger_early_stopping": _case_tagger_early_stopping,
     "classifier": _case_classifier,
     "regressor": _case_regressor,

@@ -55,11 +55,19 @@ def cases(toy_factory):
         "regressor-lstm-uni-mean": (quiet_fit(SequenceRegressor(
             bidirectional=False, **TINY), X_num, y_reg), X_num),
         "lm-lstm-2layers": (quiet_fit(LanguageModel(embedding_dim=8, **TINY), text), text + [""]),
+        # The peephole LSTM has no fused torch layer: its own loop must export too.
+        "tagger-peephole-bi": (quiet_fit(SequenceTagger(
+            "peephole", embedding_dim=8, **TINY), X_words, y_words), X_words),
+        "classifier-peephole-bi-2layers": (quiet_fit(SequenceClassifier(
+            "peephole", num_layers=2, **TINY), X_num, y_cls), X_num),
+        "lm-peephole-2layers": (quiet_fit(LanguageModel("peephole", embedding_dim=8, **TINY),
+                                          text), text + [""]),
     }
 
 
 CASES = ["tagger-lstm-bi-chars", "tagger-gru-uni-str", "classifier-gru-bi-last",
-         "regressor-lstm-uni-mean", "lm-lstm-2layers"]
+         "regressor-lstm-uni-mean", "lm-lstm-2layers", "tagger-peephole-bi",
+         "classifier-peephole-bi-2layers", "lm-peephole-2layers"]
 #: Batches of several sizes and lengths: one 1-step sequence (N = L = 1), a
 #: few, and all of them in an order unlike the estimator's length buckets.
 SLICES = [slice(-1, None), slice(3, 7), slice(None, None, -1)]
@@ -104,7 +112,8 @@ def test_torchscript_matches_estimator(cases, case, tmp_path):
 #: ONNX cases of the default run. Each ONNX export takes seconds, so the default run
 #: exports the richest tagger (bidirectional LSTM with a character CNN) and the language
 #: model (two layers, log-probabilities per step); the other cases are ``slow``.
-ONNX_DEFAULT_CASES = {"tagger-lstm-bi-chars", "lm-lstm-2layers"}
+ONNX_DEFAULT_CASES = {"tagger-lstm-bi-chars", "lm-lstm-2layers", "tagger-peephole-bi",
+                      "lm-peephole-2layers"}
 
 
 @pytest.mark.parametrize("case", [
@@ -123,9 +132,10 @@ def test_onnx_matches_estimator(cases, case, tmp_path):
         _check_outputs(est, X[part], out, arrays["lengths"])
 
 
-def test_exported_program_matches_estimator(cases):
+@pytest.mark.parametrize("case", ["tagger-lstm-bi-chars", "lm-peephole-2layers"])
+def test_exported_program_matches_estimator(cases, case):
     """``to_exported_program`` keeps batch and time dynamic and reproduces the estimator."""
-    est, X = cases["tagger-lstm-bi-chars"]
+    est, X = cases[case]
     program = to_exported_program(est)
     for part in SLICES:
         arrays = est.export_inputs(X[part])
@@ -243,7 +253,7 @@ def test_export_inputs_layout(cases):
 
 def test_rnn_as_gru_computes_the_same_steps():
     """The GRU standing in for a plain tanh RNN gives the same outputs and final state."""
-    from skrnn.export import _rnn_as_gru
+    from skrnn.cells import rnn_as_gru as _rnn_as_gru
 
     gen = torch.Generator().manual_seed(0)
     rnn = torch.nn.RNN(3, 5, num_layers=2, batch_first=True, bidirectional=True)

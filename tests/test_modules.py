@@ -3,8 +3,9 @@
 import pytest
 import torch
 
+from skrnn.cells import CELLS as _CELLS
 from skrnn.data import Batch
-from skrnn.modules import _CELLS, RecurrentEncoder, RecurrentStack, reverse_padded
+from skrnn.modules import RecurrentEncoder, RecurrentStack, reverse_padded
 
 
 def test_reverse_padded_is_an_involution_that_keeps_pads_last():

@@ -4,10 +4,11 @@ import pytest
 import torch
 from torch import nn
 
+from skrnn.cells import CELLS
 from skrnn.sampling import RecurrentStepper, sample_steps
 
 
-@pytest.mark.parametrize("cls", [nn.LSTM, nn.GRU, nn.RNN])
+@pytest.mark.parametrize("cls", [cell.layer for cell in CELLS.values()])
 @pytest.mark.parametrize("num_layers", [1, 3])
 def test_stepper_equals_module(cls, num_layers):
     """Step-by-step logits equal the fused module's logits at every step."""
@@ -24,10 +25,11 @@ def test_stepper_equals_module(cls, num_layers):
             torch.testing.assert_close(logits, expected[:, t], rtol=1e-5, atol=1e-5)
 
 
-def test_stepper_continues_from_module_state():
+@pytest.mark.parametrize("cls", [cell.layer for cell in CELLS.values()])
+def test_stepper_continues_from_module_state(cls):
     """A state produced by the fused module (a prefix) continues exactly in the stepper."""
     torch.manual_seed(0)
-    emb, rnn, head = nn.Embedding(10, 5), nn.LSTM(5, 7, 2, batch_first=True), nn.Linear(7, 10)
+    emb, rnn, head = nn.Embedding(10, 5), cls(5, 7, 2, batch_first=True), nn.Linear(7, 10)
     stepper = RecurrentStepper(emb, rnn, head)
     tokens = torch.randint(0, 10, (2, 8))
     with torch.no_grad():

@@ -14,6 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skrnn import SequenceTagger
+from skrnn.cells import CELLS
 from skrnn.metrics import token_accuracy, token_accuracy_scorer
 from skrnn.preprocessing import TokenNormalizer
 
@@ -88,7 +89,7 @@ def test_numeric_input_learns_a_lagged_rule():
     assert est.predict(X[250:251])[0].dtype.kind == "i"
 
 
-@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("cell", sorted(CELLS))
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_every_cell_and_direction_fits(cell, bidirectional, toy_data):
     """Every cell type, in one or two directions and two layers, trains and predicts."""
