@@ -257,9 +257,8 @@ def _no_deprecation_noise():
 
 
 def _is_exporting():
-    compiler = getattr(torch, "compiler", None)
-    return bool(compiler is not None and getattr(compiler, "is_exporting", None)
-                and compiler.is_exporting())
+    is_exporting = getattr(getattr(torch, "compiler", None), "is_exporting", None)
+    return bool(is_exporting is not None and is_exporting())
 
 
 class PeepholeLSTM(nn.Module):
@@ -406,6 +405,26 @@ def _while_loop_decomposition(name):
     return context
 
 
+@contextlib.contextmanager
+def _peephole_export_context():
+    """Check that this torch can run the peephole's while-loop under torch.export."""
+    try:
+        from torch._higher_order_ops.while_loop import while_loop  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            f"Exporting a peephole LSTM needs torch.export's while_loop, which this PyTorch "
+            f"({torch.__version__}) lacks. Upgrade PyTorch (tested with 2.13), or use "
+            "to_torchscript()."
+        ) from exc
+    if getattr(getattr(torch, "compiler", None), "is_exporting", None) is None:
+        raise ImportError(
+            f"Exporting a peephole LSTM needs torch.compiler.is_exporting (PyTorch "
+            f"{torch.__version__} lacks it): without it the loop over time would be unrolled "
+            "to the example's length. Upgrade PyTorch (tested with 2.13)."
+        )
+    yield
+
+
 # ---------------------------------------------------------------------------
 # The table.
 # ---------------------------------------------------------------------------
@@ -511,6 +530,7 @@ CELLS = {
                  summary="long short-term memory: input, forget, output gates and a cell"),
     "peephole": Cell("peephole", PeepholeLSTM, peephole_step, gates=4, n_states=2,
                      extra={"peephole": ("weight_peephole", lambda p: p.view(3, -1).unbind(0))},
+                     export_context=_peephole_export_context,
                      summary="LSTM whose gates also read the cell state (timing, counting)"),
 }
 
