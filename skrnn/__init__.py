@@ -8,6 +8,8 @@ SequenceClassifier, SequenceRegressor
     One label / one or more numbers per sequence (many-to-one).
 LanguageModel
     Next-token model over characters or words: score, perplexity, sample.
+Seq2Seq
+    Encoder-decoder with attention: outputs of another length (many-to-many).
 
 See :mod:`skrnn.metrics` for sequence metrics and scorers,
 :mod:`skrnn.preprocessing` for pipeline steps and :mod:`skrnn.datasets`
@@ -19,6 +21,7 @@ from .language_model import LanguageModel
 from .persistence import load
 from .preprocessing import StepwiseTransformer, TokenNormalizer
 from .regressor import SequenceRegressor
+from .seq2seq import Seq2Seq
 from .tagger import SequenceTagger
 from .vocab import Vocabulary
 
@@ -26,6 +29,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "LanguageModel",
+    "Seq2Seq",
     "SequenceClassifier",
     "SequenceRegressor",
     "SequenceTagger",

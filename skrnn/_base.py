@@ -170,8 +170,8 @@ def resolve_device(device, *, fallback=False):
 #: Public methods that read the fitted state. Each runs on a snapshot of the
 #: estimator's attributes taken when the call starts (:func:`_on_snapshot`).
 _READERS = ("predict", "predict_proba", "predict_log_proba", "decision_function", "score",
-            "perplexity", "sample", "save", "to_onnx", "to_torchscript", "export_inputs",
-            "__getstate__")
+            "perplexity", "sample", "log_likelihood", "attention_weights", "save", "to_onnx",
+            "to_torchscript", "export_inputs", "__getstate__")
 
 
 def _on_snapshot(method):

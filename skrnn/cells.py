@@ -496,25 +496,31 @@ class Cell:
         parts = tuple(torch.stack(p) for p in zip(*states))
         return parts[0] if self.n_states == 1 else parts
 
-    def step_weights(self, layer, k):
-        """Layer ``k``'s weights as ``step`` reads them (detached, transposed once).
+    def step_weights(self, layer, k, detach=True):
+        """Layer ``k``'s weights as ``step`` reads them (transposed once).
 
         ``b_ih`` includes ``b_hh`` when ``fold_hh_bias``; ``b_hh`` is then None.
+        ``detach=False`` keeps them differentiable, for training through the
+        single-step equations (a decoder whose step input depends on its
+        previous state, as with additive attention).
         """
-        w_ih, w_hh = getattr(layer, f"weight_ih_l{k}"), getattr(layer, f"weight_hh_l{k}")
-        zeros = torch.zeros(w_hh.shape[0], device=w_hh.device, dtype=w_hh.dtype)
-        b_ih = getattr(layer, f"bias_ih_l{k}", None) if layer.bias else None
-        b_hh = getattr(layer, f"bias_hh_l{k}", None) if layer.bias else None
-        b_ih = zeros if b_ih is None else b_ih.detach()
-        b_hh = zeros if b_hh is None else b_hh.detach()
-        weights = {"w_ih_t": w_ih.detach().t().contiguous(),
-                   "w_hh_t": w_hh.detach().t().contiguous()}
+        def get(name):
+            value = getattr(layer, name)
+            return value.detach() if detach else value
+
+        w_ih, w_hh = get(f"weight_ih_l{k}"), get(f"weight_hh_l{k}")
+        if layer.bias:
+            b_ih, b_hh = get(f"bias_ih_l{k}"), get(f"bias_hh_l{k}")
+        else:
+            b_ih = b_hh = torch.zeros(w_hh.shape[0], device=w_hh.device, dtype=w_hh.dtype)
+        weights = {"w_ih_t": w_ih.t().contiguous(), "w_hh_t": w_hh.t().contiguous()}
         if self.fold_hh_bias:
             weights.update(b_ih=b_ih + b_hh, b_hh=None)
         else:
-            weights.update(b_ih=b_ih.clone(), b_hh=b_hh.clone())
+            weights.update(b_ih=b_ih.clone() if detach else b_ih,
+                           b_hh=b_hh.clone() if detach else b_hh)
         for key, (prefix, shape) in self.extra.items():
-            weights[key] = shape(getattr(layer, f"{prefix}_l{k}").detach())
+            weights[key] = shape(get(f"{prefix}_l{k}"))
         return weights
 
 

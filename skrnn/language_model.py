@@ -15,8 +15,9 @@ from sklearn.utils._param_validation import Interval
 from . import data as _data
 from ._base import BaseSequenceEstimator, _input_params_doc, make_encoder
 from ._validation import _builtin_str, check_sequences
+from .decoding import sample_steps
 from .modules import LanguageModelNetwork
-from .sampling import RecurrentStepper, sample_steps
+from .sampling import RecurrentStepper
 
 #: Scoring reads at most this many logits (N * window * V) at a time.
 _SCORE_LOGITS_BUDGET = 1 << 24
@@ -467,7 +468,7 @@ class LanguageModel(BaseSequenceEstimator):
     # -- sampling ----------------------------------------------------------------------------
 
     def sample(self, n_samples=1, max_length=200, prefix=None, temperature=1.0, top_k=None,
-               random_state=None):
+               random_state=None, stop_at_eos=True):
         """Generate sequences.
 
         Parameters
@@ -488,6 +489,11 @@ class LanguageModel(BaseSequenceEstimator):
             Draw only among the ``top_k`` most likely tokens.
         random_state : int, RandomState instance or None, default=None
             The same int gives the same samples.
+        stop_at_eos : bool, default=True
+            How a sample ends. True: when ``<eos>`` is drawn, or after
+            ``max_length`` tokens. False: ``<eos>`` is never drawn and every
+            sample gets exactly ``max_length`` tokens after the prefix (a
+            fixed length, e.g. a paragraph of a given size).
 
         Returns
         -------
@@ -566,7 +572,8 @@ class LanguageModel(BaseSequenceEstimator):
                                                index=None))
                     last = torch.full_like(last, int(ids[-1]))
                 state = stepper.initial_state(state, n_rows, self.device_)
-                drawn = sample_steps(stepper, state, last, max_steps=max_length,
+                drawn = sample_steps(stepper.step, state, last, max_steps=max_length,
+                                     stop_at_eos=bool(stop_at_eos),
                                      eos_id=v.eos_id, temperature=float(temperature),
                                      top_k=top_k, banned=banned,
                                      generator=generator).cpu().numpy()

@@ -381,9 +381,9 @@ def test_sample_in_chunks_is_deterministic_and_bounded(char_lm, monkeypatch):
     calls = []
     real = lm_module.sample_steps
 
-    def spy(stepper, state, tokens, **kw):
+    def spy(step, state, tokens, **kw):
         calls.append(tokens.shape[0])
-        return real(stepper, state, tokens, **kw)
+        return real(step, state, tokens, **kw)
 
     monkeypatch.setattr(lm_module, "sample_steps", spy)
     monkeypatch.setattr(lm_module, "_SAMPLE_LOGITS_BUDGET", 2 * len(char_lm.vocabulary_))

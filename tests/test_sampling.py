@@ -5,7 +5,8 @@ import torch
 from torch import nn
 
 from skrnn.cells import CELLS
-from skrnn.sampling import RecurrentStepper, sample_steps
+from skrnn.decoding import sample_steps
+from skrnn.sampling import RecurrentStepper
 
 
 @pytest.mark.parametrize("cls", [cell.layer for cell in CELLS.values()])
@@ -51,7 +52,7 @@ def test_sample_steps_bans_and_stops():
     stepper = RecurrentStepper(nn.Embedding(6, 4), nn.GRU(4, 8), nn.Linear(8, 6))
     state = stepper.initial_state(None, 50, "cpu")
     gen = torch.Generator().manual_seed(0)
-    drawn = sample_steps(stepper, state, torch.zeros(50, dtype=torch.long), max_steps=40,
+    drawn = sample_steps(stepper.step, state, torch.zeros(50, dtype=torch.long), max_steps=40,
                          eos_id=3, banned=[0, 2], generator=gen)
     assert not torch.isin(drawn, torch.tensor([0, 2])).any()
     for row in drawn.tolist():
