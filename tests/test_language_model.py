@@ -127,6 +127,16 @@ def test_sampling_stops_at_eos_and_respects_max_length(pattern_lm):
     assert all(s.startswith("abc") and len(s) <= 5 for s in capped)
 
 
+def test_sampling_to_a_fixed_length_never_draws_eos(pattern_lm, word_lm):
+    """stop_at_eos=False: the course notes' other way to end a sample, exactly max_length."""
+    for lm, n in ((pattern_lm, 40), (word_lm, 7)):
+        drawn = lm.sample(6, max_length=n, stop_at_eos=False, random_state=0)
+        assert [len(s) for s in drawn] == [n] * 6
+        assert all("<eos>" not in s for s in drawn)
+    ended = pattern_lm.sample(6, max_length=400, random_state=0)
+    assert max(len(s) for s in ended) < 400  # the default still ends at <eos>
+
+
 def test_same_random_state_same_samples(pattern_lm):
     """The same random_state gives the same samples; another seed may differ."""
     a = pattern_lm.sample(n_samples=10, max_length=30, random_state=3)
