@@ -24,7 +24,7 @@ import torch
 from _helpers import quiet_fit, quiet_partial_fit, random_series, weights
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
-from skrnn import LanguageModel, SequenceClassifier, SequenceRegressor, SequenceTagger
+from skrnn import LanguageModel, Seq2Seq, SequenceClassifier, SequenceRegressor, SequenceTagger
 from skrnn import distributed as skdist
 from skrnn.data import Batch
 
@@ -132,8 +132,19 @@ def _case_language_model_stream_peephole():
     return est.set_params(cell="peephole"), X, None
 
 
+def _case_seq2seq():
+    # Outputs of another length than the inputs (reversed and doubled); early stopping
+    # validates on every rank's shard.
+    X = ["ab", "abc", "ba", "cab", "bca", "a", "cc", "abca", "bb", "cabb", "acb", "ca", "b"]
+    y = [s[::-1] * 2 for s in X]
+    est = Seq2Seq(batch_size=3, max_epochs=2, early_stopping=True, validation_fraction=0.3,
+                  **_SMALL)
+    return est, X, y
+
+
 CASES = {
     "tagger": _case_tagger,
+    "seq2seq": _case_seq2seq,
     "tagger_peephole": _case_tagger_peephole,
     "language_model_stream_peephole": _case_language_model_stream_peephole,
     "tagger_early_stopping": _case_tagger_early_stopping,
