@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import re
 import textwrap
 import warnings
 from numbers import Integral, Real
@@ -23,9 +22,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import _fitted as _f
+from . import _registry
 from . import data as _data
 from . import distributed as _distributed
 from . import training as _training
+from ._torch import _tensor_bytes, _tensors_from_bytes, _to_cpu, _user_stacklevel, resolve_device
 from ._validation import check_sequences
 from .cells import CELLS
 from .modules import RecurrentEncoder
@@ -60,25 +61,6 @@ DEFAULT_STANDARDIZE = True
 #: as before input_dropout existed). The numeric value was chosen by
 #: measurement: see benchmarks/many_to_one.py.
 AUTO_INPUT_DROPOUT = {"numeric": 0.0, "tokens": None, "chars": None}
-
-_DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
-
-
-def _user_stacklevel():
-    """The ``stacklevel`` that points a warning at the first caller outside skrnn and sklearn."""
-    import inspect
-    import os
-
-    here = os.path.dirname(os.path.abspath(__file__))
-    level = 1
-    frame = inspect.currentframe().f_back
-    while frame is not None:
-        path = os.path.abspath(frame.f_code.co_filename)
-        if not (path.startswith(here) or f"{os.sep}sklearn{os.sep}" in path):
-            return level
-        frame = frame.f_back
-        level += 1
-    return level
 
 
 def _doc_entry(head, text):
@@ -131,40 +113,6 @@ def _input_attributes_doc():
         input_scale_``, as the network applies it (read from its float32
         buffers). Only with numeric input and ``standardize=True``.
 """
-
-
-def resolve_device(device, *, fallback=False):
-    """Turn the ``device`` parameter into a ``torch.device``.
-
-    ``"auto"`` picks CUDA when available, else the CPU. With ``fallback``
-    (used when unpickling), a CUDA device that this machine lacks becomes the
-    CPU with a warning instead of an error.
-    """
-    if isinstance(device, torch.device):
-        device = str(device)
-    if not isinstance(device, str) or not _DEVICE_RE.match(device):
-        raise ValueError(
-            "The 'device' parameter must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'. "
-            f"Got {device!r} instead."
-        )
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        if fallback:
-            warnings.warn(
-                f"This estimator was fitted with device={device!r} but CUDA is not available "
-                "here; it runs on the CPU.",
-                UserWarning,
-                stacklevel=_user_stacklevel(),
-            )
-            return torch.device("cpu")
-        raise ValueError(
-            f"device={device!r} was requested but CUDA is not available on this machine "
-            "(torch.cuda.is_available() is False). Use device='auto' or 'cpu'."
-        )
-    if device == "mps" and not torch.backends.mps.is_available():
-        raise ValueError("device='mps' was requested but MPS is not available; use 'cpu'.")
-    return torch.device(device)
 
 
 #: Public methods that read the fitted state. Each runs on a snapshot of the
@@ -293,6 +241,7 @@ class BaseSequenceEstimator(BaseEstimator):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        _registry.register(cls)  # skrnn.load finds classes there
         # Every estimator's readers (its own or inherited) run on a snapshot.
         for name in _READERS:
             method = getattr(cls, name, None)
@@ -310,6 +259,25 @@ class BaseSequenceEstimator(BaseEstimator):
     _allowed_kinds = ("tokens", "chars", "numeric")
     #: Whether the vocabulary reserves <bos> / <eos> (language models).
     _bos_eos = False
+
+    # -- serving (export) hooks: skrnn.export calls these, knowing no estimator type --
+
+    #: Name of the exported model's output ("proba", "log_proba", "prediction").
+    _serving_output = "proba"
+
+    def _serving_network(self, network):
+        """Wrap a CPU copy of ``module_`` into the module that export traces.
+
+        ``network(*export_inputs)`` must return the estimator's final
+        outputs (see :mod:`skrnn.export`); estimators that can be exported
+        override this.
+        """
+        raise TypeError(f"{type(self).__name__} has a {type(network).__name__}, which "
+                        "skrnn.export does not know how to export.")
+
+    def _serving_data(self, X):
+        """X checked and encoded as the exported model's inputs (an EncodedData)."""
+        return self._encode_inputs(self._check_inputs(X))
 
     def _check_fitted(self):
         check_is_fitted(self, "module_")
@@ -944,35 +912,6 @@ class BaseSequenceEstimator(BaseEstimator):
         """A fresh optimizer for ``module`` with this estimator's settings."""
         return _training.make_optimizer(module.parameters(), self._setting("learning_rate"),
                                         self.weight_decay)
-
-
-def _to_cpu(obj):
-    """A copy of ``obj`` (nested dicts / lists / tuples) with every tensor detached on the CPU."""
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().cpu()
-    if isinstance(obj, dict):
-        return {k: _to_cpu(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_to_cpu(v) for v in obj)
-    return obj
-
-
-def _tensor_bytes(obj):
-    """``torch.save`` of a state dict, as bytes."""
-    import io
-
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    return buffer.getvalue()
-
-
-def _tensors_from_bytes(blob):
-    """Inverse of :func:`_tensor_bytes`: tensors and plain containers only, on the CPU."""
-    if blob is None or isinstance(blob, dict):  # None: unfitted; dict: a pre-bytes pickle
-        return blob
-    import io
-
-    return torch.load(io.BytesIO(blob), weights_only=True, map_location="cpu")
 
 
 def make_encoder(config):

@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import StrOptions
 from . import data as _data
 from ._base import BaseSequenceEstimator, make_encoder
 from .modules import PoolingNetwork
+from .serving import InferenceNetwork
 
 
 def per_kind(numeric, text):
@@ -36,6 +37,9 @@ class ManyToOneMixin(BaseSequenceEstimator):
         "n_iter_no_change": (BaseSequenceEstimator._parameter_constraints["n_iter_no_change"]
                              + _AUTO),
     }
+
+    def _serving_network(self, network):
+        return InferenceNetwork(network, "proba", per_step=False)
 
     def _build_network(self, config):
         return PoolingNetwork(make_encoder(config["encoder"]), config["n_outputs"],

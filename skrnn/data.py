@@ -13,7 +13,7 @@ reversing each sequence within its own length.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 import torch
@@ -106,20 +106,29 @@ def encode_char_forms(token_seqs, char_vocab):
     return forms, matrix
 
 
+def _per_row(default=None):
+    """A :class:`Batch` field with one entry per row: selecting rows selects its rows."""
+    return field(default=default, metadata={"per_row": True})
+
+
 @dataclass
 class Batch:
     """One padded batch, already on the target device.
 
     Shapes use N (batch), L (longest sequence in the batch), F (features),
-    U (distinct token forms in the batch), W (characters per form).
+    U (distinct token forms in the batch), W (characters per form). Fields
+    made with ``_per_row`` have N first (see :func:`select_rows`); a new
+    per-row field is declared that way and nothing else changes.
     """
 
-    inputs: torch.Tensor  # (N, L) int64 or (N, L, F) float32
-    lengths: torch.Tensor  # (N,) int64, on the device
-    index: np.ndarray  # (N,) positions of the sequences in the data set
-    targets: torch.Tensor | None = None  # (N, L) int64 padded with IGNORE_INDEX, or (N, ...)
-    chars: torch.Tensor | None = None  # (U, W) int64
-    char_index: torch.Tensor | None = None  # (N, L) int64 rows of `chars`
+    inputs: torch.Tensor = _per_row()  # (N, L) int64 or (N, L, F) float32
+    lengths: torch.Tensor = _per_row()  # (N,) int64, on the device
+    index: np.ndarray = _per_row()  # (N,) positions of the sequences in the data set
+    # (N, L) int64 padded with IGNORE_INDEX, (N, ...) per sequence, or (N, T + 2)
+    # <bos> output <eos> (sequence to sequence)
+    targets: torch.Tensor | None = _per_row()
+    chars: torch.Tensor | None = None  # (U, W) int64, shared by the rows
+    char_index: torch.Tensor | None = _per_row()  # (N, L) int64 rows of `chars`
     stateful: bool = False  # a window of a long stream whose state is carried (LM)
     carry: bool = False  # stateful only: continue from the previous window's final state
 
@@ -204,3 +213,16 @@ def collate(data, idx, device, *, unk_id=None, unk_rate=None, rng=None):
         batch.chars = torch.from_numpy(np.ascontiguousarray(chars[:, :width])).to(device)
         batch.char_index = torch.from_numpy(char_index.reshape(forms.shape)).to(device)
     return batch
+
+
+def select_rows(batch, rows):
+    """The rows ``rows`` of a :class:`Batch`: every per-row field indexed, the rest shared."""
+    idx = torch.as_tensor(rows, dtype=torch.long, device=batch.lengths.device)
+    picked = {}
+    for f in fields(batch):
+        value = getattr(batch, f.name)
+        if not f.metadata.get("per_row") or value is None:
+            continue
+        picked[f.name] = (value.index_select(0, idx) if isinstance(value, torch.Tensor)
+                          else np.asarray(value)[np.asarray(rows)])
+    return replace(batch, **picked)

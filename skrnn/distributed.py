@@ -52,12 +52,13 @@ import hashlib
 import multiprocessing
 import os
 import threading
-from dataclasses import replace
 from numbers import Integral
 
 import numpy as np
 import torch
 import torch.distributed as dist
+
+from .data import select_rows
 
 _local = threading.local()
 
@@ -272,20 +273,6 @@ class _DataParallel:
         flag = torch.tensor([1.0 if finite else 0.0], device=self.ctx._comm_device)
         dist.all_reduce(flag, op=dist.ReduceOp.MIN)
         return bool(flag.item() > 0)
-
-
-def select_rows(batch, rows):
-    """The rows ``rows`` of a :class:`skrnn.data.Batch` (characters stay shared)."""
-    idx = torch.as_tensor(rows, dtype=torch.long, device=batch.lengths.device)
-    pick = lambda t: None if t is None else t.index_select(0, idx)  # noqa: E731
-    return replace(
-        batch,
-        inputs=pick(batch.inputs),
-        lengths=pick(batch.lengths),
-        index=None if batch.index is None else np.asarray(batch.index)[rows],
-        targets=pick(batch.targets),
-        char_index=pick(batch.char_index),
-    )
 
 
 def _fingerprint(data, extra):

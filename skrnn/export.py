@@ -62,84 +62,16 @@ import warnings
 
 import numpy as np
 import torch
-from torch import nn
 
 from . import cells as _cells
 from . import data as _data
-from ._base import _to_cpu
 from ._files import atomic_write
-from ._validation import check_sequences
-from .modules import LanguageModelNetwork, PoolingNetwork, TaggingNetwork
-
-
-class InferenceNetwork(nn.Module):
-    """A fitted network in eval mode: padded tensors in, final outputs out.
-
-    Parameters
-    ----------
-    network : nn.Module
-        A ``TaggingNetwork``, ``PoolingNetwork`` or ``LanguageModelNetwork``
-        on the CPU. Call ``.eval()`` before use (:func:`inference_network`
-        does), so that dropout is off.
-    output : {"proba", "log_proba", "regression"}
-        Softmax over the last axis; log-softmax with the ``banned`` ids at
-        -inf (language model); or regression outputs mapped back to the
-        target units.
-    banned : list of int, optional
-        Ids with probability 0 ("log_proba" only).
-    y_mean, y_scale : array-like of shape (n_outputs,), optional
-        Target standardisation ("regression" only).
-    squeeze : bool, default=False
-        Return a single regression output as shape (N,).
-    """
-
-    def __init__(self, network, output, *, banned=None, y_mean=None, y_scale=None,
-                 squeeze=False):
-        super().__init__()
-        self.network = network
-        self.output = output
-        self.squeeze = squeeze
-        self.per_step = not isinstance(network, PoolingNetwork)
-        self.uses_chars = network.encoder.char_cnn is not None
-        if output == "log_proba":
-            banned_mask = torch.zeros(network.head.out_features, dtype=torch.bool)
-            banned_mask[list(banned)] = True
-            self.register_buffer("banned", banned_mask)
-        if output == "regression":
-            self.register_buffer("y_mean", torch.tensor(np.asarray(y_mean), dtype=torch.float32))
-            self.register_buffer("y_scale",
-                                 torch.tensor(np.asarray(y_scale), dtype=torch.float32))
-
-    def forward(self, inputs, lengths, chars=None):
-        """Outputs for ``inputs`` (N, L) or (N, L, F), ``lengths`` (N,), ``chars`` (N, L, W)."""
-        batch = _data.Batch(inputs=inputs, lengths=lengths, index=None)
-        if self.uses_chars:
-            n, longest = inputs.shape
-            # Each (sequence, step) is its own row of the form table: the CNN reads
-            # every token's characters independently, so this equals training's
-            # table of distinct forms, without a data-dependent unique().
-            batch.chars = chars.flatten(0, 1)  # (N*L, W)
-            batch.char_index = torch.arange(n * longest, device=inputs.device).view(n, longest)
-        if self.output == "log_proba":
-            logits, _ = self.network(batch)  # (N, L, V)
-            out = torch.log_softmax(logits.masked_fill(self.banned, float("-inf")), dim=-1)
-        else:
-            out = self.network(batch)  # (N, L, C) or (N, C)
-            if self.output == "proba":
-                out = torch.softmax(out, dim=-1)
-            else:
-                out = out * self.y_scale + self.y_mean  # (N, n_outputs)
-                if self.squeeze:
-                    out = out[:, 0]
-        if self.per_step:
-            longest = inputs.shape[1]
-            padded = torch.arange(longest, device=inputs.device) >= lengths.unsqueeze(1)
-            out = out.masked_fill(padded.unsqueeze(2), 0.0)  # (N, L, C)
-        return out
+from ._torch import _to_cpu
+from .serving import InferenceNetwork  # noqa: F401  (documented here, built by estimators)
 
 
 def inference_network(estimator):
-    """The :class:`InferenceNetwork` of a fitted estimator, on the CPU.
+    """The serving network of a fitted estimator (its ``_serving_network``), on the CPU.
 
     The estimator is not modified: its network is rebuilt from
     ``_network_config_`` and loaded with a CPU copy of the weights.
@@ -155,19 +87,8 @@ def inference_network(estimator):
     estimator._check_fitted()
     network = estimator._restore_network(_to_cpu(estimator.module_.state_dict()),
                                          torch.device("cpu"))
-    if isinstance(network, LanguageModelNetwork):
-        wrapped = InferenceNetwork(network, "log_proba", banned=estimator._banned_ids())
-    elif isinstance(network, TaggingNetwork):
-        wrapped = InferenceNetwork(network, "proba")
-    elif isinstance(network, PoolingNetwork) and hasattr(estimator, "y_mean_"):
-        wrapped = InferenceNetwork(network, "regression", y_mean=estimator.y_mean_,
-                                   y_scale=estimator.y_scale_, squeeze=estimator._y_1d)
-    elif isinstance(network, PoolingNetwork):
-        wrapped = InferenceNetwork(network, "proba")
-    else:
-        raise TypeError(f"{type(estimator).__name__} has a {type(network).__name__}, which "
-                        "skrnn.export does not know how to export.")
-    return wrapped.eval().requires_grad_(False)
+    # The estimator's own hook: export knows no estimator type.
+    return estimator._serving_network(network).eval().requires_grad_(False)
 
 
 def input_names(estimator):
@@ -180,9 +101,7 @@ def input_names(estimator):
 
 def output_name(estimator):
     """Name of the exported model's output: "proba", "log_proba" or "prediction"."""
-    if hasattr(estimator, "y_mean_"):
-        return "prediction"
-    return "log_proba" if estimator._bos_eos else "proba"
+    return estimator._serving_output
 
 
 def export_inputs(estimator, X):
@@ -191,13 +110,7 @@ def export_inputs(estimator, X):
     See :meth:`skrnn._base.BaseSequenceEstimator.export_inputs`.
     """
     estimator._check_fitted()
-    if estimator._bos_eos:
-        # A language model reads <bos> first; an empty prefix is allowed.
-        seqs = check_sequences(X, kind=estimator.input_kind_,
-                               allowed_kinds=estimator._allowed_kinds, allow_empty=True)[0]
-        data = _data.EncodedData(inputs=estimator._framed(seqs, eos=False))
-    else:
-        data = estimator._encode_inputs(estimator._check_inputs(X))
+    data = estimator._serving_data(X)
     if data.inputs[0].ndim == 2:
         inputs = _data._pad(data.inputs, 0.0, np.float32)  # (N, L, F)
     else:

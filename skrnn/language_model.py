@@ -18,6 +18,7 @@ from ._validation import _builtin_str, check_sequences
 from .decoding import sample_steps
 from .modules import LanguageModelNetwork
 from .sampling import RecurrentStepper
+from .serving import InferenceNetwork
 
 #: Scoring reads at most this many logits (N * window * V) at a time.
 _SCORE_LOGITS_BUDGET = 1 << 24
@@ -241,6 +242,17 @@ class LanguageModel(BaseSequenceEstimator):
 
     def _check_fit_targets(self, y, seqs, *, classes=None, first=True):
         return None  # the targets are the inputs shifted by one step
+
+    _serving_output = "log_proba"
+
+    def _serving_network(self, network):
+        return InferenceNetwork(network, "log_proba", banned=self._banned_ids())
+
+    def _serving_data(self, X):
+        # The exported model reads <bos> first; an empty prefix is allowed.
+        seqs = check_sequences(X, kind=self.input_kind_, allowed_kinds=self._allowed_kinds,
+                               allow_empty=True)[0]
+        return _data.EncodedData(inputs=self._framed(seqs, eos=False))
 
     def _network_config(self):
         return {"vocab_size": len(self.vocabulary_), "dropout": self.dropout}

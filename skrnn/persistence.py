@@ -66,9 +66,10 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import validate_parameter_constraints
 
-from ._base import BaseSequenceEstimator, _to_cpu, resolve_device
 from ._files import read_regular_file, write_bytes
 from ._fitted import check_attributes
+from ._registry import ESTIMATOR_CLASSES, is_estimator
+from ._torch import _to_cpu, resolve_device
 from .vocab import Vocabulary
 
 #: The file format written here; files with a larger version are refused.
@@ -109,7 +110,7 @@ class _NewerFormatError(ValueError):
 
 def save(estimator, path):
     """Write a fitted estimator to ``path``; see :meth:`BaseSequenceEstimator.save`."""
-    if not isinstance(estimator, BaseSequenceEstimator):
+    if not is_estimator(estimator):
         raise TypeError(
             f"save expects a fitted skrnn estimator, got {type(estimator).__name__}."
         )
@@ -449,10 +450,8 @@ def _class_key(cls):
 
 def _estimator_classes():
     """Every concrete estimator class imported so far, by its key in files."""
-    found, todo = {}, list(BaseSequenceEstimator.__subclasses__())
-    while todo:
-        cls = todo.pop()
-        todo.extend(cls.__subclasses__())
+    found = {}
+    for cls in ESTIMATOR_CLASSES:
         if callable(getattr(cls, "_network_config", None)) and callable(
                 getattr(cls, "_build_network", None)):
             found.setdefault(_class_key(cls), set()).add(cls)

@@ -14,6 +14,7 @@ from . import _fitted as _f
 from ._base import DEFAULT_STANDARDIZE, _input_attributes_doc
 from ._many_to_one import ManyToOneMixin, per_kind
 from .classifier import _shared_doc
+from .serving import InferenceNetwork
 
 #: What "auto" means for the regressor, per kind of input (see the classifier's
 #: AUTO_PARAMS): last-state pooling forecasts better from lags (measured).
@@ -184,6 +185,13 @@ class SequenceRegressor(RegressorMixin, ManyToOneMixin):
                 f"{len(self.y_mean_)}."
             )
         return ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32)
+
+    _serving_output = "prediction"
+
+    def _serving_network(self, network):
+        # The target standardisation is part of the graph: outputs in target units.
+        return InferenceNetwork(network, "regression", y_mean=self.y_mean_,
+                                y_scale=self.y_scale_, squeeze=self._y_1d, per_step=False)
 
     def _network_config(self):
         return {"n_outputs": len(self.y_mean_), "pooling": self._setting("pooling"),

@@ -18,6 +18,7 @@ from ._base import (
 )
 from ._validation import check_label_sequences
 from .modules import TaggingNetwork
+from .serving import InferenceNetwork
 
 
 class SequenceTagger(BaseSequenceEstimator):
@@ -342,6 +343,9 @@ class SequenceTagger(BaseSequenceEstimator):
             )
         bounds = np.cumsum([len(s) for s in labels])[:-1]
         return np.split(pos.astype(np.int64), bounds)
+
+    def _serving_network(self, network):
+        return InferenceNetwork(network, "proba")
 
     def _network_config(self):
         return {"n_classes": len(self.classes_), "dropout": self.dropout}

@@ -79,3 +79,21 @@ def test_collate_unk_replacement_only_hits_given_rates():
                     rng=np.random.RandomState(0))
     assert set(batch.inputs[0, ::2].tolist()) == {2}
     assert set(batch.inputs[0, 1::2].tolist()) == {1}
+
+
+def test_select_rows_indexes_every_per_row_field_and_shares_the_rest():
+    """Row selection (data-parallel shards) is generic over the Batch's per-row fields."""
+    import dataclasses
+
+    from skrnn.data import Batch, select_rows
+
+    batch = Batch(inputs=torch.arange(6).view(3, 2), lengths=torch.tensor([2, 1, 2]),
+                  index=np.array([10, 11, 12]), targets=torch.arange(12).view(3, 4),
+                  chars=torch.ones(5, 3), char_index=torch.arange(6).view(3, 2), carry=True)
+    picked = select_rows(batch, np.array([2, 0]))
+    assert picked.index.tolist() == [12, 10] and picked.lengths.tolist() == [2, 2]
+    assert picked.targets.tolist() == [[8, 9, 10, 11], [0, 1, 2, 3]]
+    assert picked.char_index.tolist() == [[4, 5], [0, 1]]
+    assert picked.chars is batch.chars and picked.carry is True
+    per_row = {f.name for f in dataclasses.fields(Batch) if f.metadata.get("per_row")}
+    assert per_row == {"inputs", "lengths", "index", "targets", "char_index"}
