@@ -34,6 +34,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from . import data as _data
 from .cells import CELLS
 from .modules import Dropout, pool_steps
 
@@ -212,3 +213,52 @@ class Seq2SeqNetwork(nn.Module):
             return logits, new
 
         return step
+
+
+# -- serving: the encoder and one decoder step as two graphs -------------------------------
+
+
+class EncoderGraph(nn.Module):
+    """``(inputs, lengths) -> (memory, keys, mask, states)`` for exported decoding.
+
+    ``states`` stacks every decoder layer's state tensors: (layers * n_states, N, H),
+    layer by layer (h then c for an LSTM).
+    """
+
+    def __init__(self, network):
+        super().__init__()
+        self.network = network
+
+    def forward(self, inputs, lengths):
+        start = self.network.decoder_start(_data.Batch(inputs=inputs, lengths=lengths,
+                                                       index=None))
+        states = torch.stack([t for layer in start["states"] for t in layer])
+        return start["memory"], start["keys"], start["mask"], states
+
+
+class DecoderStepGraph(nn.Module):
+    """``(tokens, memory, keys, mask, states) -> (log_probs, states, attention)``: one step.
+
+    ``log_probs`` (N, V) has the ``banned`` ids at -inf; ``attention`` (N, S)
+    is zero without attention.
+    """
+
+    def __init__(self, network, banned):
+        super().__init__()
+        self.network = network
+        mask = torch.zeros(network.head.out_features, dtype=torch.bool)
+        mask[list(banned)] = True
+        self.register_buffer("banned", mask)
+        self.step = network.stepper()
+
+    def forward(self, tokens, memory, keys, mask, states):
+        n_states = self.network.cell.n_states
+        nested = [tuple(states[k * n_states + j] for j in range(n_states))
+                  for k in range(self.network.num_layers)]
+        logits, new = self.step(tokens, {"memory": memory, "keys": keys, "mask": mask,
+                                         "states": nested})
+        log_probs = torch.log_softmax(logits.masked_fill(self.banned, float("-inf")), dim=-1)
+        attention = new.get("attention")
+        if attention is None:
+            attention = torch.zeros_like(mask, dtype=memory.dtype)
+        return log_probs, torch.stack([t for layer in new["states"] for t in layer]), attention

@@ -275,11 +275,23 @@ def to_onnx(estimator, path):
     """
     estimator._check_fitted()  # an unfitted estimator says so before any missing extra
     _require_onnx()
-    with _exportable(inference_network(estimator)) as network, _quiet_export():
+    return onnx_graph(inference_network(estimator), _example_inputs(estimator), path,
+                      input_names=input_names(estimator), output_names=[output_name(estimator)],
+                      dynamic_shapes=_dynamic_shapes(estimator))
+
+
+def onnx_graph(module, example_inputs, path, *, input_names, output_names, dynamic_shapes):
+    """Export any torch ``module`` (on the CPU, in eval mode) to one ONNX file.
+
+    The cell layers inside are made exportable first (:func:`skrnn.cells.exportable`);
+    the file is written atomically. Estimators that export as several graphs
+    (:class:`skrnn.Seq2Seq`: its encoder and one decoder step) call this per graph.
+    """
+    _require_onnx()
+    with _exportable(module) as network, _quiet_export():
         program = torch.onnx.export(
-            network, _example_inputs(estimator), dynamo=True,
-            input_names=input_names(estimator), output_names=[output_name(estimator)],
-            dynamic_shapes=_dynamic_shapes(estimator), verbose=False,
+            network, example_inputs, dynamo=True, input_names=input_names,
+            output_names=output_names, dynamic_shapes=dynamic_shapes, verbose=False,
         )
     # Atomically: a failed or interrupted save leaves an existing file as it was.
     atomic_write(path, lambda tmp: program.save(tmp, external_data=False))

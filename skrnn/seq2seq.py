@@ -324,11 +324,8 @@ class Seq2Seq(BaseSequenceEstimator):
 
     def _bounds(self, lengths):
         """Most output tokens (``<eos>`` not counted) per input length."""
-        if self.max_output_length != "auto":
-            return np.full(len(lengths), int(self.max_output_length), dtype=np.int64)
-        cap = AUTO_LENGTH_FACTOR * self.longest_output_ + AUTO_LENGTH_MARGIN
-        auto = np.ceil(self.output_length_ratio_ * np.asarray(lengths)) + AUTO_LENGTH_MARGIN
-        return np.minimum(auto, cap).astype(np.int64)
+        return _bounds_rule(lengths, self.max_output_length, self.output_length_ratio_,
+                            self.longest_output_)
 
     def _decode_ids(self, ids):
         """One output from drawn ids: cut at the first ``<eos>``, as str or token list."""
@@ -461,6 +458,76 @@ class Seq2Seq(BaseSequenceEstimator):
 
         return self._predict_outputs(X, draw)
 
+    # -- export ----------------------------------------------------------------------
+
+    def _serving_network(self, network):
+        raise TypeError("Seq2Seq exports as two graphs, its encoder and one decoder step: use "
+                        "to_onnx(folder) and skrnn.seq2seq.onnx_greedy_decode (TorchScript "
+                        "and torch.export programs of a whole Seq2Seq are not offered).")
+
+    def to_onnx(self, path):
+        """Export the encoder and one decoder step as two ONNX graphs, into folder ``path``.
+
+        Writes ``encoder.onnx`` (``inputs`` (N, S) or (N, S, F), ``lengths``
+        (N,) -> ``memory``, ``keys``, ``mask`` (N, S) bool, ``states``
+        (layers * n_states, N, H)), ``decoder_step.onnx`` (``tokens`` (N,),
+        ``memory``, ``keys``, ``mask``, ``states`` -> ``log_probs`` (N, V), ``new_states``,
+        ``states``, ``attention`` (N, S)) and ``decoding.json`` (the output
+        vocabulary, ``<bos>`` / ``<eos>`` ids and the length bound's rule).
+        Batch and input length are dynamic. The driver loop is
+        :func:`skrnn.seq2seq.onnx_greedy_decode` (a dozen lines of numpy,
+        easy to port); inputs come from :meth:`export_inputs`.
+
+        Returns
+        -------
+        path
+        """
+        import json
+        import os
+
+        from . import export as _export
+        from ._files import write_text
+        from ._torch import _to_cpu
+
+        self._check_fitted()
+        _export._require_onnx()
+        network = self._restore_network(_to_cpu(self.module_.state_dict()),
+                                        torch.device("cpu")).eval().requires_grad_(False)
+        os.makedirs(path, exist_ok=True)
+        n, s = 3, 4
+        lengths = torch.tensor([4, 2, 3])
+        inputs = (torch.zeros(n, s, self.n_features_in_) if self.input_kind_ == "numeric"
+                  else torch.ones(n, s, dtype=torch.long))
+        batch, steps = torch.export.Dim("batch"), torch.export.Dim("steps")
+        from .encoder_decoder import DecoderStepGraph, EncoderGraph
+
+        encoder = EncoderGraph(network)
+        _export.onnx_graph(encoder, (inputs, lengths), os.path.join(path, "encoder.onnx"),
+                           input_names=["inputs", "lengths"],
+                           output_names=["memory", "keys", "mask", "states"],
+                           dynamic_shapes={"inputs": {0: batch, 1: steps},
+                                           "lengths": {0: batch}})
+        with torch.no_grad():
+            memory, keys, mask, states = encoder(inputs, lengths)
+        step = DecoderStepGraph(network, self._banned())
+        tokens = torch.full((n,), self.target_vocabulary_.bos_id, dtype=torch.long)
+        _export.onnx_graph(step, (tokens, memory, keys, mask, states),
+                           os.path.join(path, "decoder_step.onnx"),
+                           input_names=["tokens", "memory", "keys", "mask", "states"],
+                           output_names=["log_probs", "new_states", "attention"],
+                           dynamic_shapes={"tokens": {0: batch},
+                                           "memory": {0: batch, 1: steps},
+                                           "keys": {0: batch, 1: steps},
+                                           "mask": {0: batch, 1: steps},
+                                           "states": {1: batch}})
+        v = self.target_vocabulary_
+        meta = {"bos_id": v.bos_id, "eos_id": v.eos_id, "itos": list(v.itos),
+                "target_kind": self.target_kind_, "max_output_length": self.max_output_length,
+                "output_length_ratio": self.output_length_ratio_,
+                "longest_output": self.longest_output_}
+        write_text(os.path.join(path, "decoding.json"), json.dumps(meta, indent=1) + "\n")
+        return path
+
     def attention_weights(self, X, y=None):
         """Where the decoder looked: per pair a ``(len(output), len(input))`` array.
 
@@ -490,6 +557,72 @@ class Seq2Seq(BaseSequenceEstimator):
                 for row, i in enumerate(idx):
                     out[i] = weights[row, : len(targets[i]), : data.lengths[i]]
         return out
+
+
+def _bounds_rule(lengths, max_output_length, ratio, longest):
+    """Most output tokens per input length (see ``max_output_length``)."""
+    if max_output_length != "auto":
+        return np.full(len(lengths), int(max_output_length), dtype=np.int64)
+    cap = AUTO_LENGTH_FACTOR * longest + AUTO_LENGTH_MARGIN
+    auto = np.ceil(ratio * np.asarray(lengths)) + AUTO_LENGTH_MARGIN
+    return np.minimum(auto, cap).astype(np.int64)
+
+
+def onnx_greedy_decode(path, inputs, lengths):
+    """Greedy decoding with the two ONNX graphs of :meth:`Seq2Seq.to_onnx` (onnxruntime).
+
+    The reference driver loop, in numpy: run ``encoder.onnx`` once, then
+    ``decoder_step.onnx`` once per output position, feeding back the most
+    likely token, until every row has emitted ``<eos>`` or reached its length
+    bound (``decoding.json`` holds the ids and the bound's rule). Equals
+    ``predict`` with ``beam_size=1``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The folder ``to_onnx`` wrote.
+    inputs, lengths : ndarray
+        From :meth:`~skrnn._base.BaseSequenceEstimator.export_inputs`.
+
+    Returns
+    -------
+    list of list of str
+        The output tokens of each row (``<eos>`` not included); join them for
+        character outputs.
+    """
+    import json
+    import os
+
+    import onnxruntime as ort
+
+    with open(os.path.join(path, "decoding.json")) as fh:
+        meta = json.load(fh)
+    encoder = ort.InferenceSession(os.path.join(path, "encoder.onnx"))
+    step = ort.InferenceSession(os.path.join(path, "decoder_step.onnx"))
+    memory, keys, mask, states = encoder.run(None, {"inputs": inputs, "lengths": lengths})
+    bounds = _bounds_rule(lengths, meta["max_output_length"], meta["output_length_ratio"],
+                          meta["longest_output"]) + 1  # + 1: <eos>
+    eos = meta["eos_id"]
+    tokens = np.full(len(lengths), meta["bos_id"], dtype=np.int64)
+    done = np.zeros(len(lengths), dtype=bool)
+    out = []
+    for t in range(int(bounds.max())):
+        log_probs, states, _ = step.run(None, {"tokens": tokens, "memory": memory, "keys": keys,
+                                               "mask": mask, "states": states})
+        tokens = log_probs.argmax(axis=1)
+        tokens[bounds <= t + 1] = eos  # the last allowed position holds <eos>
+        tokens[done] = eos
+        done |= tokens == eos
+        out.append(tokens)
+        if done.all():
+            break
+    itos = meta["itos"]
+    rows = np.stack(out, axis=1) if out else np.zeros((len(lengths), 0), dtype=np.int64)
+    result = []
+    for row in rows:
+        end = np.flatnonzero(row == eos)
+        result.append([itos[i] for i in (row[: end[0]] if end.size else row)])
+    return result
 
 
 def _same(predicted, target):

@@ -206,10 +206,29 @@ def test_unfitted_estimator_says_so():
             getattr(Seq2Seq(), method)(["ab"])
 
 
-def test_export_of_seq2seq_is_refused_clearly(reverser):
-    """Not exportable yet (an encoder graph plus a decoder-step graph is to come)."""
-    with pytest.raises(TypeError, match="does not know how to export"):
+def test_single_graph_exports_point_to_to_onnx(reverser):
+    with pytest.raises(TypeError, match="two graphs"):
         reverser.to_torchscript()
+
+
+# Each export takes ~10 s: the other cell / attention pairs run with -m slow.
+@pytest.mark.parametrize("cell, attention", [
+    ("lstm", "luong"), pytest.param("peephole", "bahdanau", marks=pytest.mark.slow),
+    pytest.param("gru", None, marks=pytest.mark.slow)])
+def test_onnx_greedy_decoding_equals_predict(cell, attention, tmp_path):
+    """The encoder and decoder-step graphs, driven by onnx_greedy_decode in onnxruntime,
+    give predict's outputs on ragged batches of unseen words."""
+    pytest.importorskip("onnxruntime")
+    from skrnn.seq2seq import onnx_greedy_decode
+
+    X = words(300, 9)
+    model = quiet_fit(Seq2Seq(cell=cell, attention=attention, num_layers=2, max_epochs=3,
+                              **TINY), X, [w[::-1] for w in X])
+    path = model.to_onnx(tmp_path / "exported")
+    for Xt in (words(25, 10, hi=12), ["a"]):
+        arrays = model.export_inputs(Xt)
+        decoded = onnx_greedy_decode(path, arrays["inputs"], arrays["lengths"])
+        assert ["".join(t) for t in decoded] == model.predict(Xt)
 
 
 def test_empty_outputs_are_learned_as_immediate_eos():
