@@ -1,13 +1,24 @@
-"""Metrics for sequence labelling: token, sequence and entity level.
+"""Sequence metrics: token, sequence and entity level, and edit distances.
 
-Every function takes ``y_true`` and ``y_pred`` as *lists of sequences of labels*, the
-shape that :class:`~skrnn.SequenceTagger` consumes and predicts::
+The tagging metrics take ``y_true`` and ``y_pred`` as *lists of sequences of labels*,
+the shape that :class:`~skrnn.SequenceTagger` consumes and predicts::
 
     y_true = [["B-PER", "I-PER", "O"], ["O", "B-LOC"]]
     y_pred = tagger.predict(X)          # [array(['B-PER', 'O', 'O']), array(['O', 'B-LOC'])]
 
 Each sequence may be a list, a tuple or a 1-D numpy array; ``y_true`` and ``y_pred``
 must hold the same number of sequences and each pair must have the same length.
+
+The edit-distance metrics (:func:`edit_distance`, :func:`token_error_rate`,
+:func:`exact_match_accuracy`) are for outputs whose length is not the input's, as
+:class:`~skrnn.Seq2Seq` predicts (grapheme-to-phoneme, transliteration, speech or
+handwriting recognition): a predicted sequence may have any length, a string is read
+as its sequence of characters, and a reference may be given as several alternatives
+(``multi_reference=True``)::
+
+    y_true = [["K", "AE", "T"], ["D", "AO", "G"]]
+    y_pred = model.predict(["cat", "dog"])      # [['K', 'AE', 'T'], ['D', 'AA', 'G', 'Z']]
+    token_error_rate(y_true, y_pred)            # (0 + 2) / (3 + 3)
 
 Token-level metrics flatten the sequences and call scikit-learn's metrics. Entity-level
 metrics cut each sequence into chunks ``(type, start, end)`` (``end`` exclusive) and
@@ -29,12 +40,15 @@ import numpy as np
 from sklearn.metrics import accuracy_score, classification_report, f1_score, make_scorer
 
 __all__ = [
+    "edit_distance",
     "entity_classification_report",
     "entity_f1",
     "entity_f1_scorer",
     "entity_precision",
     "entity_precision_recall_f1",
     "entity_recall",
+    "exact_match_accuracy",
+    "exact_match_accuracy_scorer",
     "flat_classification_report",
     "flat_f1_score",
     "get_entities",
@@ -42,6 +56,8 @@ __all__ = [
     "sequence_accuracy_scorer",
     "token_accuracy",
     "token_accuracy_scorer",
+    "token_error_rate",
+    "token_error_rate_scorer",
 ]
 
 # Prefixes each tagging scheme may use besides the outside label "O".
@@ -53,6 +69,9 @@ _SCHEME_PREFIXES = {
 _MODES = ("conlleval", "strict")
 _AVERAGES = ("micro", "macro", "weighted", None)
 _OUTSIDE = "O"
+# Edit distances whose shorter sequence (the DP row) has at least this many tokens run
+# row by row in numpy; shorter rows in pure Python, which is faster there (measured).
+_NUMPY_MIN_ROW = 32
 
 
 # --------------------------------------------------------------------------- input checks
@@ -192,6 +211,11 @@ def sequence_accuracy(y_true, y_pred, *, sample_weight=None):
     -------
     accuracy : float
         Weighted fraction of sequences predicted without a single error.
+
+    See Also
+    --------
+    exact_match_accuracy : the same for predictions of any length (sequence to
+        sequence), with optional alternative references.
 
     Examples
     --------
@@ -644,6 +668,350 @@ def entity_classification_report(
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------- edit distance
+
+
+def _as_tokens(seq, name):
+    """Return one sequence as a str (of characters) or a list of tokens, or raise."""
+    if isinstance(seq, str):
+        return seq
+    if isinstance(seq, (bytes, bytearray)):
+        raise TypeError(
+            f"{name} is {type(seq).__name__}; decode it to str to compare characters, or "
+            "pass a list of tokens."
+        )
+    if isinstance(seq, np.ndarray):
+        if seq.ndim != 1:
+            raise ValueError(
+                f"{name} must be a string or a 1-D sequence of tokens; got an array of shape "
+                f"{seq.shape}."
+            )
+        return seq.tolist()
+    if isinstance(seq, Sequence):
+        return list(seq)
+    raise TypeError(
+        f"{name} is of type {type(seq).__name__}, not a sequence: pass a string (compared "
+        "character by character) or a list, tuple or 1-D array of tokens."
+    )
+
+
+def _as_sequence_list(y, name, *, multi_reference=False):
+    """Return ``y`` as a list of token sequences (of lists of them if ``multi_reference``)."""
+    if isinstance(y, (str, bytes)) or not isinstance(y, (Sequence, np.ndarray)):
+        raise TypeError(
+            f"{name} must be a list of sequences, e.g. ['kitten', 'sitting'] or "
+            f"[['K', 'AE', 'T'], ['D', 'AO', 'G']]; got {type(y).__name__}. To compare a "
+            "single pair, use edit_distance(reference, hypothesis) or wrap each in a list."
+        )
+    if isinstance(y, np.ndarray) and y.ndim == 0:
+        raise TypeError(f"{name} must be a list of sequences; got a 0-d array.")
+    if not multi_reference:
+        return [_as_tokens(seq, f"{name}[{i}]") for i, seq in enumerate(y)]
+    references = []
+    for i, alternatives in enumerate(y):
+        if isinstance(alternatives, (str, bytes)) or not isinstance(
+            alternatives, (Sequence, np.ndarray)
+        ):
+            raise TypeError(
+                f"{name}[{i}] is of type {type(alternatives).__name__}; with "
+                f"multi_reference=True each element of {name} must be a list of alternative "
+                "references, e.g. [['T', 'AH', 'M', 'EY', 'T', 'OW'], ['T', 'AH', 'M', 'AA', "
+                f"'T', 'OW']] or ['colour', 'color']. Wrap a single reference in a list: "
+                f"[{alternatives!r}]."
+            )
+        alternatives = [_as_tokens(ref, f"{name}[{i}][{j}]") for j, ref in enumerate(alternatives)]
+        if not alternatives:
+            raise ValueError(
+                f"{name}[{i}] lists no reference; with multi_reference=True give at least "
+                "one reference sequence for each item."
+            )
+        references.append(alternatives)
+    return references
+
+
+def _check_edit_inputs(y_true, y_pred, multi_reference):
+    """Validate the inputs of the edit-distance metrics; return them as lists."""
+    if not isinstance(multi_reference, (bool, np.bool_)):
+        raise TypeError(f"multi_reference must be True or False; got {multi_reference!r}.")
+    y_true = _as_sequence_list(y_true, "y_true", multi_reference=multi_reference)
+    y_pred = _as_sequence_list(y_pred, "y_pred")
+    if len(y_true) == 0:
+        raise ValueError("y_true is empty; pass at least one reference sequence.")
+    if len(y_true) != len(y_pred):
+        raise ValueError(
+            f"y_true has {len(y_true)} sequences but y_pred has {len(y_pred)}; pass one "
+            "predicted sequence for each reference."
+        )
+    if not multi_reference:
+        y_true = [[ref] for ref in y_true]
+    return y_true, y_pred
+
+
+def _same_tokens(a, b):
+    """Whether two sequences from :func:`_as_tokens` hold the same tokens."""
+    if type(a) is type(b):
+        return a == b
+    return list(a) == list(b)
+
+
+def _levenshtein_python(a, b):
+    """Edit distance by the Wagner-Fischer DP, one row of ``len(b) + 1`` cells at a time."""
+    previous = list(range(len(b) + 1))
+    for i, token in enumerate(a, start=1):
+        current = [i]
+        for other, diagonal, above in zip(b, previous, previous[1:]):
+            substitution = diagonal if token == other else diagonal + 1
+            current.append(min(substitution, above + 1, current[-1] + 1))
+        previous = current
+    return previous[-1]
+
+
+def _codes(a, b):
+    """Integer arrays coding the tokens of ``a`` and ``b`` alike, or None if unhashable."""
+    if isinstance(a, str) and isinstance(b, str):
+        return tuple(np.frombuffer(s.encode("utf-32-le"), dtype=np.uint32) for s in (a, b))
+    index = {}
+    try:
+        return tuple(
+            np.fromiter((index.setdefault(t, len(index)) for t in s), dtype=np.intp, count=len(s))
+            for s in (a, b)
+        )
+    except TypeError:  # an unhashable token: the pure-Python DP needs only ==
+        return None
+
+
+def _levenshtein_numpy(a_codes, b_codes):
+    """The same DP with each row computed by numpy from the row above.
+
+    Substitutions and deletions come from the row above elementwise; insertions chain
+    along the row: ``row[j] = min_k (best[k] + j - k)``, a running minimum of
+    ``best - j``.
+    """
+    offsets = np.arange(len(b_codes) + 1)
+    row = offsets.copy()
+    best = np.empty_like(row)
+    for i, code in enumerate(a_codes, start=1):
+        best[0] = i
+        np.minimum(row[:-1] + (b_codes != code), row[1:] + 1, out=best[1:])
+        row = np.minimum.accumulate(best - offsets) + offsets
+    return int(row[-1])
+
+
+def _levenshtein(a, b):
+    """Edit distance between two sequences from :func:`_as_tokens`."""
+    # The common prefix and suffix cost nothing.
+    start, stop = 0, min(len(a), len(b))
+    while start < stop and a[start] == b[start]:
+        start += 1
+    end_a, end_b = len(a), len(b)
+    while end_a > start and end_b > start and a[end_a - 1] == b[end_b - 1]:
+        end_a -= 1
+        end_b -= 1
+    a, b = a[start:end_a], b[start:end_b]
+    if len(a) < len(b):  # the distance is symmetric; keep the row short
+        a, b = b, a
+    if not b:
+        return len(a)
+    if len(b) >= _NUMPY_MIN_ROW:
+        codes = _codes(a, b)
+        if codes is not None:
+            return _levenshtein_numpy(*codes)
+    return _levenshtein_python(a, b)
+
+
+def edit_distance(reference, hypothesis):
+    """Levenshtein distance: the fewest insertions, deletions and substitutions.
+
+    Each edit costs 1, so the distance is symmetric and at most the length of the
+    longer sequence. Runs in O(len(reference) * len(hypothesis)) time and
+    O(min(len(reference), len(hypothesis))) memory (a dynamic programme kept one row
+    at a time; long inputs are computed row by row in numpy).
+
+    Parameters
+    ----------
+    reference : str or sequence of hashable
+        The true sequence. A string is compared character by character; a list,
+        tuple or 1-D numpy array token by token (tokens compare with ``==``, so
+        ``"AH"`` in a list and ``np.str_("AH")`` in an array are the same token).
+
+    hypothesis : str or sequence of hashable
+        The predicted sequence, of any length. A string and a list of one-character
+        strings with the same characters are at distance 0.
+
+    Returns
+    -------
+    distance : int
+        Number of edits that turn ``hypothesis`` into ``reference`` (or back).
+
+    Raises
+    ------
+    TypeError
+        If either argument is not a string or a sequence (``bytes`` must be decoded).
+
+    ValueError
+        If either argument is a numpy array with other than one dimension.
+
+    See Also
+    --------
+    token_error_rate : summed distances over a corpus, divided by the reference length.
+
+    Examples
+    --------
+    >>> edit_distance("kitten", "sitting")
+    3
+    >>> edit_distance(["K", "AE", "T"], ["K", "AA", "T", "S"])
+    2
+    """
+    return _levenshtein(_as_tokens(reference, "reference"), _as_tokens(hypothesis, "hypothesis"))
+
+
+def _closest_reference(references, hypothesis):
+    """``(distance, reference length)`` of the closest reference (first one on ties)."""
+    best = None
+    for ref in references:
+        distance = _levenshtein(ref, hypothesis)
+        if best is None or distance < best[0]:
+            best = (distance, len(ref))
+            if distance == 0:
+                break
+    return best
+
+
+def token_error_rate(y_true, y_pred, *, multi_reference=False, sample_weight=None):
+    """Corpus token error rate: summed edit distances over summed reference lengths.
+
+    With strings this is the character error rate (CER); with lists of phonemes or
+    words, the phoneme or word error rate (PER, WER). Like jiwer's ``wer``/``cer``
+    it is a corpus-level rate, not a mean of per-sequence rates: long references
+    weigh more. Substitutions, deletions and insertions each count one error, so the
+    rate may exceed 1 when predictions are longer than the references.
+
+    Parameters
+    ----------
+    y_true : list of sequences, or list of lists of sequences
+        Reference sequences, e.g. ``["kitten", "dog"]`` or
+        ``[["K", "AE", "T"], ["D", "AO", "G"]]``; each a string (characters) or a
+        list, tuple or 1-D array of hashable tokens. With ``multi_reference=True``,
+        each item is instead a non-empty list of alternative references, e.g.
+        ``[[["T", "AH", "M", "EY", "T", "OW"], ["T", "AH", "M", "AA", "T", "OW"]]]``
+        (what ``skrnn.datasets.load_cmudict(..., variants="all")`` returns).
+
+    y_pred : list of sequences
+        Predicted sequences, one per item of ``y_true``, each of any length.
+
+    multi_reference : bool, default=False
+        Whether each item of ``y_true`` lists alternative references. The item then
+        counts against its *closest* reference, as in grapheme-to-phoneme
+        evaluation, where a pronunciation is right if it matches any listed one: the
+        reference with the fewest edits (the first listed among equally close ones)
+        supplies both the errors and the reference length of that item.
+
+    sample_weight : array-like of shape (n_sequences,), default=None
+        One weight per sequence, multiplying both its errors and its reference
+        length.
+
+    Returns
+    -------
+    rate : float
+        ``sum(w * edit_distance(ref, pred)) / sum(w * len(ref))``; 0.0 means every
+        prediction is exactly right.
+
+    Raises
+    ------
+    ValueError
+        If ``y_true`` is empty, ``y_true`` and ``y_pred`` hold different numbers of
+        sequences, an item lists no reference, or the references hold no token at
+        all (the rate is then undefined; count edits with :func:`edit_distance`).
+        Single empty references are allowed: their predicted tokens count as
+        insertions.
+
+    TypeError
+        If an argument is not a list of sequences, or with ``multi_reference=True``
+        an item is a single string rather than a list of references.
+
+    See Also
+    --------
+    edit_distance : the distance between one pair of sequences.
+    exact_match_accuracy : the fraction of sequences predicted without an error.
+
+    Examples
+    --------
+    >>> token_error_rate(["kitten", "dog"], ["sitting", "dog"])  # (3 + 0) / (6 + 3)
+    0.3333333333333333
+    >>> y_true = [[["T", "AH", "M", "EY", "T", "OW"], ["T", "AH", "M", "AA", "T", "OW"]]]
+    >>> token_error_rate(y_true, [["T", "AH", "M", "AA", "T", "OW"]], multi_reference=True)
+    0.0
+    """
+    references, y_pred = _check_edit_inputs(y_true, y_pred, multi_reference)
+    scores = np.array(
+        [_closest_reference(refs, pred) for refs, pred in zip(references, y_pred)], dtype=float
+    )  # (n_sequences, 2): distance, reference length
+    if sample_weight is not None:
+        scores *= _check_sequence_weight(sample_weight, len(references))[:, None]
+    errors, length = scores.sum(axis=0)
+    if length == 0:
+        raise ValueError(
+            "The references in y_true hold no token (every reference is empty, or has "
+            "zero weight), so the error rate, edits per reference token, is undefined. "
+            "Count the edits with edit_distance instead, or score non-empty references."
+        )
+    return float(errors / length)
+
+
+def exact_match_accuracy(y_true, y_pred, *, multi_reference=False, sample_weight=None):
+    """Fraction of predicted sequences equal to their reference, of any length.
+
+    The sequence-to-sequence counterpart of :func:`sequence_accuracy` (which, for
+    taggers, refuses predictions of another length than the truth): here a
+    prediction of the wrong length is simply wrong. In grapheme-to-phoneme work
+    ``1 - exact_match_accuracy`` is called the word error rate.
+
+    Parameters
+    ----------
+    y_true : list of sequences, or list of lists of sequences
+        Reference sequences (strings or lists, tuples, 1-D arrays of tokens), or
+        with ``multi_reference=True`` a non-empty list of alternative references per
+        item; see :func:`token_error_rate`.
+
+    y_pred : list of sequences
+        Predicted sequences, one per item of ``y_true``. A string equals a list of
+        its characters.
+
+    multi_reference : bool, default=False
+        Whether each item of ``y_true`` lists alternative references; a prediction
+        is then correct if it equals any of them.
+
+    sample_weight : array-like of shape (n_sequences,), default=None
+        One weight per sequence.
+
+    Returns
+    -------
+    accuracy : float
+        Weighted fraction of exactly predicted sequences.
+
+    Raises
+    ------
+    ValueError, TypeError
+        On malformed input, as for :func:`token_error_rate` (empty references are
+        allowed here: only an empty prediction matches them).
+
+    Examples
+    --------
+    >>> exact_match_accuracy(["cat", "dog"], ["cat", "dot"])
+    0.5
+    >>> exact_match_accuracy([["color", "colour"]], ["colour"], multi_reference=True)
+    1.0
+    """
+    references, y_pred = _check_edit_inputs(y_true, y_pred, multi_reference)
+    exact = np.array(
+        [any(_same_tokens(ref, pred) for ref in refs) for refs, pred in zip(references, y_pred)]
+    )
+    weight = None
+    if sample_weight is not None:
+        weight = _check_sequence_weight(sample_weight, len(references))
+    return float(np.average(exact, weights=weight))
+
+
 # --------------------------------------------------------------------------- scorers
 
 #: Scorer for :func:`token_accuracy` (greater is better).
@@ -654,3 +1022,9 @@ sequence_accuracy_scorer = make_scorer(sequence_accuracy)
 
 #: Scorer for :func:`entity_f1` with IOB2 labels, conlleval chunks and micro average.
 entity_f1_scorer = make_scorer(entity_f1)
+
+#: Scorer for :func:`token_error_rate` (lower is better, so it returns the negated rate).
+token_error_rate_scorer = make_scorer(token_error_rate, greater_is_better=False)
+
+#: Scorer for :func:`exact_match_accuracy` (greater is better).
+exact_match_accuracy_scorer = make_scorer(exact_match_accuracy)
