@@ -118,7 +118,14 @@ class SequenceTagger(BaseSequenceEstimator):
         The trained network.
     history_ : list of dict
         One record per epoch: ``epoch``, ``train_loss``, ``valid_loss``,
-        ``valid_score``, ``best``, ``dur`` (seconds), ``n_steps``.
+        ``valid_score``, ``best``, ``dur`` (seconds), ``n_steps``, and the
+        gradient diagnostics ``grad_norm_mean`` / ``grad_norm_max`` (global
+        gradient L2 norm before clipping, mean and largest over the epoch's
+        optimiser steps) and ``clipped_fraction`` (the fraction of steps
+        ``clip_value`` / ``clip_norm`` changed). A diverged epoch has
+        ``epoch``, ``train_loss``, ``diverged=True`` and the gradient keys of
+        the steps it took. See :func:`skrnn.training.train` for how to read
+        them.
     loss_curve_ : list of float
         Mean training loss per token, per epoch.
     validation_scores_ : list of float or None

@@ -16,6 +16,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import torch
 
@@ -27,6 +28,12 @@ except ImportError:  # pragma: no cover - depends on the environment
 #: Show a progress bar (when verbose and tqdm is installed) for epochs with
 #: at least this many batches; shorter epochs print their table row only.
 PROGRESS_MIN_BATCHES = 200
+
+#: The gradient diagnostics each epoch's history record holds (see :func:`train`).
+GRADIENT_KEYS = ("grad_norm_mean", "grad_norm_max", "clipped_fraction")
+
+# torch >= 2.6; older versions get the same computation from _total_norm below.
+_get_total_norm = getattr(torch.nn.utils, "get_total_norm", None)
 
 
 def make_optimizer(params, learning_rate, weight_decay=0.0):
@@ -40,6 +47,86 @@ def make_optimizer(params, learning_rate, weight_decay=0.0):
         return torch.optim.Adam(params, lr=learning_rate, weight_decay=weight_decay, fused=True)
     except (RuntimeError, TypeError, ValueError):
         return torch.optim.Adam(params, lr=learning_rate, weight_decay=weight_decay)
+
+
+def _total_norm(grads, norm_type=2.0):
+    """The ``norm_type`` norm of all ``grads`` seen as one vector: a 0-d tensor, no host sync.
+
+    0 for no gradients; inf or nan, without raising, when a gradient holds them.
+    """
+    if _get_total_norm is not None:
+        return _get_total_norm(grads, norm_type)
+    if not grads:
+        return torch.tensor(0.0)
+    device = grads[0].device
+    norms = [torch.linalg.vector_norm(g.detach(), norm_type).to(device) for g in grads]
+    return torch.linalg.vector_norm(torch.stack(norms), norm_type)
+
+
+class _GradientStats:
+    """The epoch's global gradient norms before clipping, and how often clipping acted.
+
+    Accumulated as float32 device tensors (MPS has no float64), read once per
+    epoch (:meth:`summary`): the loop adds no host synchronisation per step.
+    """
+
+    def __init__(self):
+        self.n_steps = 0
+        self.norm_sum = self.norm_max = self.n_clipped = None
+
+    def add(self, norm, clipped):
+        norm = norm.detach().to(torch.float32)
+        clipped = clipped.to(torch.float32)
+        if self.n_steps == 0:
+            self.norm_sum, self.norm_max, self.n_clipped = norm, norm, clipped
+        else:
+            norm, clipped = norm.to(self.norm_sum.device), clipped.to(self.norm_sum.device)
+            self.norm_sum = self.norm_sum + norm
+            self.norm_max = torch.maximum(self.norm_max, norm)  # propagates nan
+            self.n_clipped = self.n_clipped + clipped
+        self.n_steps += 1
+
+    def summary(self):
+        """``{grad_norm_mean, grad_norm_max, clipped_fraction}``; empty without steps."""
+        if self.n_steps == 0:
+            return {}
+        mean, top, clipped = torch.stack([self.norm_sum, self.norm_max, self.n_clipped]).tolist()
+        return dict(zip(GRADIENT_KEYS, (mean / self.n_steps, top, clipped / self.n_steps)))
+
+
+def _clip(params, grads, clip_value, clip_norm):
+    """Clip the gradients in place; return ``(norm before clipping, whether clipping acted)``.
+
+    Both as 0-d tensors on the gradients' device. With ``clip_norm`` alone the
+    norm is the one :func:`torch.nn.utils.clip_grad_norm_` computes anyway.
+    """
+    if clip_norm is not None and clip_value is None:
+        norm = torch.nn.utils.clip_grad_norm_(params, clip_norm)
+        return norm, norm > clip_norm
+    norm = _total_norm(grads)
+    clipped = torch.zeros((), dtype=torch.bool, device=norm.device)
+    if clip_value is not None:
+        clipped = _total_norm(grads, math.inf) > clip_value
+        torch.nn.utils.clip_grad_value_(params, clip_value)
+    if clip_norm is not None:
+        # The norm after clipping by value: the one clip_grad_norm_ acts on.
+        clipped = clipped | (torch.nn.utils.clip_grad_norm_(params, clip_norm) > clip_norm)
+    return norm, clipped
+
+
+class EpochResult(NamedTuple):
+    """What :func:`train_epoch` returns.
+
+    ``loss`` is the mean loss per step (tokens, sequences), ``n_steps`` the
+    steps it was averaged over, ``finite`` whether loss and weights stayed
+    finite and ``gradients`` the epoch's gradient diagnostics (the keys of
+    :data:`GRADIENT_KEYS`, empty when no optimiser step was taken).
+    """
+
+    loss: float
+    n_steps: int
+    finite: bool
+    gradients: dict
 
 
 def _snapshot(module):
@@ -120,16 +207,20 @@ class TrainingResult:
 
 
 class _Table:
-    """One aligned row per epoch, like skorch's PrintLog."""
+    """One aligned row per epoch, like skorch's PrintLog.
 
-    def __init__(self, columns, print_fn):
+    ``columns`` are record keys; ``headers`` renames some of them for the header.
+    """
+
+    def __init__(self, columns, print_fn, headers=None):
         self.columns = columns
+        self.headers = headers or {}
         self.print_fn = print_fn
         self.header_done = False
 
     def row(self, record):
         if not self.header_done:
-            self.print_fn("  ".join(f"{c:>12}" for c in self.columns))
+            self.print_fn("  ".join(f"{self.headers.get(c, c):>12}" for c in self.columns))
             self.print_fn("  ".join("-" * 12 for _ in self.columns))
             self.header_done = True
         cells = []
@@ -141,6 +232,8 @@ class _Table:
                 cells.append(f"{'*' if v else '':>12}")
             elif isinstance(v, int):
                 cells.append(f"{v:>12d}")
+            elif abs(v) >= 1e6:  # an exploding norm or loss keeps the column width
+                cells.append(f"{v:>12.4e}")
             else:
                 cells.append(f"{v:>12.4f}")
         self.print_fn("  ".join(cells))
@@ -148,18 +241,26 @@ class _Table:
 
 def train_epoch(module, optimizer, batches, loss_fn, *, clip_value=None, clip_norm=None,
                 progress=False, sync=None):
-    """One pass over ``batches``; return ``(mean loss per step, n_steps, finite)``.
+    """One pass over ``batches``; return an :class:`EpochResult`.
 
     ``loss_fn(module, batch)`` returns the mean loss of the batch and the
     number of steps (tokens, sequences) it was averaged over. Clipping by
-    value (element-wise) is applied first, then by total norm.
+    value (element-wise) is applied first, then by total norm. Before
+    clipping, each optimiser step's global gradient L2 norm is taken (of the
+    parameters that have a gradient) and whether clipping changed the
+    gradient; the result's ``gradients`` sums them up, and on a non-finite
+    loss holds the steps taken before it.
 
     ``sync`` (data-parallel training, see :mod:`skrnn.distributed`) turns
     each process's loss into the one to back-propagate and the global
     batch's mean loss and step count: ``sync.reduce_loss(loss, n) -> (loss,
     value, n)``; ``sync.all_finite(flag)`` agrees on the divergence check.
+    The gradients are all-reduced by then, so every process sees the same
+    norms.
     """
     module.train()
+    params = list(module.parameters())
+    stats = _GradientStats()
     total = 0.0
     n_total = 0
     bar = None
@@ -176,12 +277,10 @@ def train_epoch(module, optimizer, batches, loss_fn, *, clip_value=None, clip_no
         if not math.isfinite(value):
             if bar is not None:
                 bar.close()
-            return value, n_total + n, False
+            return EpochResult(value, n_total + n, False, stats.summary())
         loss.backward()
-        if clip_value is not None:
-            torch.nn.utils.clip_grad_value_(module.parameters(), clip_value)
-        if clip_norm is not None:
-            torch.nn.utils.clip_grad_norm_(module.parameters(), clip_norm)
+        grads = [p.grad for p in params if p.grad is not None]
+        stats.add(*_clip(params, grads, clip_value, clip_norm))
         optimizer.step()
         total += value * n
         n_total += n
@@ -190,10 +289,10 @@ def train_epoch(module, optimizer, batches, loss_fn, *, clip_value=None, clip_no
             bar.set_postfix(loss=f"{total / n_total:.4f}", refresh=False)
     if bar is not None:
         bar.close()
-    finite = all(torch.isfinite(p).all() for p in module.parameters())
+    finite = all(torch.isfinite(p).all() for p in params)
     if sync is not None:
         finite = sync.all_finite(finite)
-    return total / max(n_total, 1), n_total, finite
+    return EpochResult(total / max(n_total, 1), n_total, finite, stats.summary())
 
 
 def train(module, optimizer, epoch_batches, loss_fn, *, max_epochs, validate=None,
@@ -238,12 +337,52 @@ def train(module, optimizer, epoch_batches, loss_fn, *, max_epochs, validate=Non
     Returns
     -------
     TrainingResult
+        Its ``history`` holds one dict per epoch: ``epoch``, ``train_loss``,
+        ``n_steps``, ``valid_loss`` and ``valid_score`` (when validating),
+        ``best``, ``dur`` and the gradient diagnostics below; an epoch that
+        diverged has ``epoch``, ``train_loss``, ``diverged=True`` and the
+        gradient diagnostics of the optimiser steps it took before (none if
+        its first batch's loss was already non-finite).
+
+    Notes
+    -----
+    Gradient diagnostics, per epoch: ``grad_norm_mean`` and
+    ``grad_norm_max`` are the mean and the largest global gradient L2 norm
+    (all parameters' gradients as one vector) over the epoch's optimiser
+    steps, taken *before* clipping; ``clipped_fraction`` is the fraction of
+    those steps whose gradient clipping changed (``clip_value``: some
+    element exceeded it; ``clip_norm``: the total norm did; 0.0 without
+    clipping). Non-finite norms are recorded as they were (inf, nan); the
+    norm is computed in the gradients' dtype, as clipping computes it, so in
+    float32 one above about 1.8e19 reads inf (and ``clip_norm`` then scales
+    that step's gradient to zero). How to read them:
+
+    - Norms that rise from epoch to epoch, or a ``grad_norm_max`` many
+      times (10x, 1000x) ``grad_norm_mean``, are exploding gradients: a few
+      steps have gradients far larger than the rest, typically with a loss
+      that rises or spikes, or a diverged epoch. Lower ``learning_rate``
+      first. The optimiser is Adam, which scales every step to about
+      ``learning_rate`` whatever the gradient's size: ``clip_norm`` (about
+      the typical ``grad_norm_mean``) keeps single spikes from dominating
+      Adam's running averages, but it does not make the steps smaller, and
+      when the backward pass itself overflows (inf or nan gradients) no
+      clipping helps. ``examples/exploding_gradients.py`` shows both.
+    - Norms near 0 while the training loss stays high are vanishing
+      gradients: the loss no longer reaches the weights (in a plain RNN, the
+      early time steps and layers), and a GRU or LSTM cell usually learns
+      where ``cell="rnn"`` stalls. The global norm cannot say which layer;
+      compare the parameters' ``.grad`` after one backward pass for that.
+    - A ``clipped_fraction`` near 1 means nearly every step is clipped: the
+      threshold is below the typical norm, so clipping acts on every step
+      instead of on the spikes it is for (and, under Adam, hardly changes
+      the step size). Raise it to about ``grad_norm_mean``; a small fraction
+      (a few spikes clipped) is what clipping is for.
     """
     columns = ["epoch", "train_loss"]
     if validate is not None:
         columns += ["valid_loss", "valid_score"]
-    columns += ["best", "dur"]
-    table = _Table(columns, print_fn)
+    columns += ["grad_norm_mean", "best", "dur"]
+    table = _Table(columns, print_fn, headers={"grad_norm_mean": "grad_norm"})
     result = TrainingResult(status="max_epochs")
     # The best epoch so far: (score, epoch, its weights when validating).
     best = (-math.inf, None, None)
@@ -258,15 +397,16 @@ def train(module, optimizer, epoch_batches, loss_fn, *, max_epochs, validate=Non
             tic = time.perf_counter()
             batches = epoch_batches(epoch)
             progress = verbose > 0 and len(batches) >= PROGRESS_MIN_BATCHES
-            loss, n_steps, finite = train_epoch(module, optimizer, batches, loss_fn,
-                                                clip_value=clip_value, clip_norm=clip_norm,
-                                                progress=progress, sync=sync)
+            loss, n_steps, finite, gradients = train_epoch(
+                module, optimizer, batches, loss_fn, clip_value=clip_value,
+                clip_norm=clip_norm, progress=progress, sync=sync)
             if not finite:
                 last_good[0].restore(module, optimizer, rng)
                 result.status = "diverged"
-                result.history.append({"epoch": epoch + 1, "train_loss": loss, "diverged": True})
+                result.history.append({"epoch": epoch + 1, "train_loss": loss, "diverged": True,
+                                       **gradients})
                 break
-            record = {"epoch": epoch + 1, "train_loss": loss, "n_steps": n_steps}
+            record = {"epoch": epoch + 1, "train_loss": loss, "n_steps": n_steps, **gradients}
             if validate is not None:
                 module.eval()
                 with torch.no_grad():
