@@ -230,7 +230,9 @@ def check_sequences(X, *, name="X", kind=None, n_features=None, allowed_kinds=SE
             )
         kinds.setdefault(k, i)
     if not kinds:  # every sequence empty (allow_empty): any kind goes
-        kinds = {kind or allowed_kinds[0]: 0}
+        # Empty strings are empty character sequences, where characters are allowed.
+        strings = "chars" in allowed_kinds and all(isinstance(s, str) for s in seqs)
+        kinds = {kind or ("chars" if strings else allowed_kinds[0]): 0}
     if len(kinds) > 1:
         parts = ", ".join(f"{name}[{i}] is {_KIND_WORDS[k]}" for k, i in kinds.items())
         raise ValueError(

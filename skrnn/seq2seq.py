@@ -11,7 +11,11 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 
 from . import _fitted as _f
 from . import data as _data
@@ -27,8 +31,25 @@ AUTO_LENGTH_MARGIN = 5
 #: ... and at most this many times the longest training output (plus the margin).
 AUTO_LENGTH_FACTOR = 2
 
+#: Most tokens one predict / sample call may generate (inputs * output bound), which
+#: bounds the memory of the drawn ids (2**27 int64 ids are 1 GiB).
+GENERATION_TOKEN_BUDGET = 1 << 27
+
 #: Sampling temperatures are clamped to [_MIN_TEMPERATURE, 1 / _MIN_TEMPERATURE].
 _MIN_TEMPERATURE = 1e-6
+
+
+def _output_vocabulary(value, attrs):
+    """The output vocabulary: a Vocabulary with <bos> and <eos> (decoding needs both)."""
+    _f.instance_of(Vocabulary)(value, attrs)
+    if not value.bos_eos:
+        raise ValueError("has no <bos> / <eos> (an output vocabulary needs both)")
+
+
+def _non_negative_float(value, attrs):
+    _f.finite_float(value, attrs)
+    if value < 0:
+        raise ValueError(f"is {value}, expected a ratio >= 0")
 
 
 class Seq2Seq(BaseSequenceEstimator):
@@ -129,14 +150,15 @@ class Seq2Seq(BaseSequenceEstimator):
         **BaseSequenceEstimator._parameter_constraints,
         "attention": [StrOptions({"luong", "bahdanau"}), None],
         "beam_size": [Interval(Integral, 1, None, closed="left")],
-        "max_output_length": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "max_output_length": [Interval(Integral, 1, GENERATION_TOKEN_BUDGET, closed="both"),
+                              StrOptions({"auto"})],
     }
 
     _fitted_attributes: dict = {
         **BaseSequenceEstimator._fitted_attributes,
         "target_kind_": _f.Attr(_f.one_of("tokens", "chars")),
-        "target_vocabulary_": _f.Attr(_f.instance_of(Vocabulary)),
-        "output_length_ratio_": _f.Attr(_f.finite_float),
+        "target_vocabulary_": _f.Attr(_output_vocabulary),
+        "output_length_ratio_": _f.Attr(_non_negative_float),
         "longest_output_": _f.Attr(_f.int_at_least(0)),
     }
 
@@ -235,8 +257,9 @@ class Seq2Seq(BaseSequenceEstimator):
         if len(targets) != n:
             raise ValueError(f"X and y have different lengths: {n} input sequences but "
                              f"{len(targets)} outputs. Pass one output per input.")
-        if kind == "empty":  # every output empty
-            kind = getattr(self, "target_kind_", "chars") if not first else "chars"
+        if not first and all(len(t) == 0 for t in targets):
+            kind = self.target_kind_  # "" and [] are the same empty output
+            targets = ["" if kind == "chars" else [] for _ in targets]
         if not first and kind != self.target_kind_:
             raise ValueError(f"y holds {kind} but the model was fitted with {self.target_kind_} "
                              "outputs (strings are characters, lists are tokens).")
@@ -322,6 +345,13 @@ class Seq2Seq(BaseSequenceEstimator):
 
     # -- outputs ----------------------------------------------------------------------
 
+    def _check_decoding_params(self):
+        """``beam_size`` and ``max_output_length`` may be set after fit: check them now."""
+        validate_parameter_constraints(
+            {k: self._parameter_constraints[k] for k in ("beam_size", "max_output_length")},
+            {"beam_size": self.beam_size, "max_output_length": self.max_output_length},
+            caller_name=type(self).__name__)
+
     def _bounds(self, lengths):
         """Most output tokens (``<eos>`` not counted) per input length."""
         return _bounds_rule(lengths, self.max_output_length, self.output_length_ratio_,
@@ -365,6 +395,8 @@ class Seq2Seq(BaseSequenceEstimator):
         list of str or list of list of str
             Strings when the model was fitted on string outputs, else token lists.
         """
+        self._check_fitted()
+        self._check_decoding_params()
         beam = self.beam_size
 
         def decode(module, batch):
@@ -428,7 +460,8 @@ class Seq2Seq(BaseSequenceEstimator):
                 or not math.isfinite(temperature) or temperature <= 0):
             raise ValueError(f"temperature must be a positive finite number, got "
                              f"{temperature!r}.")
-        n_drawable = len(self.target_vocabulary_) - len(self._banned())
+        # <pad>, <bos>, <unk> are never drawn; nor is <eos> for a fixed length.
+        n_drawable = len(self.target_vocabulary_) - len(self._banned()) - (not stop_at_eos)
         if top_k is not None and (not isinstance(top_k, Integral) or isinstance(top_k, bool)
                                   or not 1 <= top_k <= n_drawable):
             raise ValueError(f"top_k must be None or an int in [1, {n_drawable}], got "
@@ -439,7 +472,24 @@ class Seq2Seq(BaseSequenceEstimator):
         if not stop_at_eos and max_length is None:
             raise ValueError("stop_at_eos=False needs max_length: the number of tokens every "
                              "output gets.")
-        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+        if max_length is not None and max_length > GENERATION_TOKEN_BUDGET:
+            raise ValueError(f"max_length={max_length} exceeds the {GENERATION_TOKEN_BUDGET} "
+                             "tokens one call may generate per output; lower it.")
+        if n_drawable <= 0:
+            raise ValueError("stop_at_eos=False needs an output token other than <eos> to "
+                             "draw, and this model knows none (it was fitted on empty outputs).")
+        self._check_decoding_params()
+        seqs = self._check_inputs(X)
+        if max_length is not None and len(seqs) * max_length > GENERATION_TOKEN_BUDGET:
+            raise ValueError(f"sample could generate {len(seqs)} * max_length={max_length} "
+                             f"tokens, more than the {GENERATION_TOKEN_BUDGET} one call may; "
+                             "sample in several calls or lower max_length.")
+        try:
+            seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+        except ValueError:
+            raise ValueError(
+                "random_state must be None, an int in [0, 2**32 - 1] or a "
+                f"numpy.random.RandomState instance; got {random_state!r}.") from None
         generator = torch.Generator(device=self.device_).manual_seed(seed)
         temperature = min(max(float(temperature), _MIN_TEMPERATURE), 1 / _MIN_TEMPERATURE)
         v = self.target_vocabulary_
@@ -456,7 +506,7 @@ class Seq2Seq(BaseSequenceEstimator):
                                stop_at_eos=bool(stop_at_eos)).cpu().numpy()
             return [self._decode_ids(row[:b]) for row, b in zip(ids, bounds)]
 
-        return self._predict_outputs(X, draw)
+        return self._predict_outputs(seqs, draw)
 
     # -- export ----------------------------------------------------------------------
 
@@ -501,7 +551,7 @@ class Seq2Seq(BaseSequenceEstimator):
         batch, steps = torch.export.Dim("batch"), torch.export.Dim("steps")
         from .encoder_decoder import DecoderStepGraph, EncoderGraph
 
-        encoder = EncoderGraph(network)
+        encoder = EncoderGraph(network).eval()
         _export.onnx_graph(encoder, (inputs, lengths), os.path.join(path, "encoder.onnx"),
                            input_names=["inputs", "lengths"],
                            output_names=["memory", "keys", "mask", "states"],
@@ -509,7 +559,7 @@ class Seq2Seq(BaseSequenceEstimator):
                                            "lengths": {0: batch}})
         with torch.no_grad():
             memory, keys, mask, states = encoder(inputs, lengths)
-        step = DecoderStepGraph(network, self._banned())
+        step = DecoderStepGraph(network, self._banned()).eval()
         tokens = torch.full((n,), self.target_vocabulary_.bos_id, dtype=torch.long)
         _export.onnx_graph(step, (tokens, memory, keys, mask, states),
                            os.path.join(path, "decoder_step.onnx"),
@@ -543,6 +593,7 @@ class Seq2Seq(BaseSequenceEstimator):
         if self.module_.attention is None:
             raise ValueError("This model has no attention (attention=None); fit it with "
                              "attention='luong' or 'bahdanau'.")
+        X = self._check_inputs(X)  # once: a generator would be used up by predict
         if y is None:
             y = self.predict(X)
         data, targets = self._pairs(X, y)

@@ -16,7 +16,7 @@ from _helpers import quiet_fit, same_weights, toy_tagging_data, weights
 from sklearn.exceptions import NotFittedError
 
 import skrnn
-from skrnn import LanguageModel, SequenceClassifier, SequenceTagger
+from skrnn import LanguageModel, Seq2Seq, SequenceClassifier, SequenceTagger
 
 X, Y = toy_tagging_data(n=80, seed=3)
 Y_CLS = ["dog" if "dog" in s else "other" for s in X]
@@ -182,3 +182,73 @@ def test_language_model_sampling_during_partial_fit_is_unaffected():
     assert results
     for score, sample in results:  # two calls: each sees one model, maybe not the same one
         assert score in (before[0], after[0]) and sample in (before[1], after[1])
+
+
+# -- Seq2Seq: decoding (greedy, beam, sampling) while a fit runs ------------------------------
+
+Y_REV = [s[::-1] for s in X]
+S2S = dict(hidden_size=8, embedding_dim=8, batch_size=8, max_epochs=2, early_stopping=False,
+           device="cpu", dropout=0.5)
+
+
+def s2s_read(est):
+    """Everything a Seq2Seq computes for a few pairs: greedy or beam outputs, log-likelihoods,
+    attention weights and a seeded sample."""
+    return (est.predict(X[:10]), est.log_likelihood(X[:10], Y_REV[:10]),
+            np.concatenate([a.ravel() for a in est.attention_weights(X[:3], Y_REV[:3])]),
+            est.sample(X[:5], random_state=3))
+
+
+def s2s_matches(result, candidates):
+    """Each part of ``result`` is that of one candidate model (the parts are separate calls:
+    each sees one model, maybe not the same one)."""
+    predicted, ll, attention, sample = result
+    return (any(predicted == c[0] for c in candidates)
+            and any(np.allclose(ll, c[1], rtol=0, atol=1e-6) for c in candidates)
+            and any(np.allclose(attention, c[2], rtol=0, atol=1e-6) for c in candidates)
+            and any(sample == c[3] for c in candidates))
+
+
+@pytest.mark.parametrize("beam_size", [1, 3])
+def test_seq2seq_refit_while_decoding_shows_old_or_new_model(beam_size):
+    """A Seq2Seq refit with another seed while two threads decode (greedy or beam search),
+    score and sample: every result is the old model's or the new one's, and nothing raises."""
+    old = quiet_fit(Seq2Seq(random_state=0, beam_size=beam_size, **S2S), X, Y_REV)
+    new = quiet_fit(Seq2Seq(random_state=1, beam_size=beam_size, **S2S), X, Y_REV)
+    candidates = [s2s_read(old), s2s_read(new)]
+    assert not np.allclose(candidates[0][1], candidates[1][1])
+    est = pickle.loads(pickle.dumps(old))
+    readers = run_with_readers(est, lambda: est.set_params(random_state=1).fit(X, Y_REV),
+                               s2s_read)
+    results = [res for r in readers for res in r.results]
+    assert not [e for r in readers for e in r.errors]
+    assert results and all(s2s_matches(res, candidates) for res in results)
+    assert same_weights(weights(est), weights(new))
+
+
+def test_seq2seq_first_fit_while_decoding_is_not_fitted_then_fitted():
+    """Before a Seq2Seq's first fit publishes, readers get NotFittedError and nothing else."""
+    est = Seq2Seq(random_state=0, **S2S)
+    reference = s2s_read(quiet_fit(Seq2Seq(random_state=0, **S2S), X, Y_REV))
+    readers = run_with_readers(est, lambda: est.fit(X, Y_REV), s2s_read)
+    errors = [e for r in readers for e in r.errors]
+    assert all(isinstance(e, NotFittedError) for e in errors), errors[:3]
+    assert all(s2s_matches(res, [reference]) for r in readers for res in r.results)
+    assert s2s_matches(s2s_read(est), [reference])
+
+
+def test_seq2seq_partial_fit_while_decoding_trains_with_dropout_and_decodes_without():
+    """partial_fit trains with dropout while other threads decode (weights equal a run alone),
+    and decoding never uses dropout (each result is the model's before or after)."""
+    est = quiet_fit(Seq2Seq(random_state=0, **S2S), X, Y_REV)
+    alone = pickle.loads(pickle.dumps(est))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        alone.partial_fit(X, Y_REV)
+    before = s2s_read(est)
+    readers = run_with_readers(est, lambda: est.partial_fit(X, Y_REV), s2s_read)
+    assert not [e for r in readers for e in r.errors]
+    assert same_weights(weights(est), weights(alone))
+    results = [res for r in readers for res in r.results]
+    assert results and all(s2s_matches(res, [before, s2s_read(est)]) for res in results)
+    assert not est.module_.training

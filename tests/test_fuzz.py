@@ -7,12 +7,16 @@ to one public method and accepts exactly two outcomes:
 
 - it works, and the result honours the contract (one prediction per input
   sequence with the sequence's length, labels from ``classes_``,
-  probabilities finite and summing to 1, finite scores); or
+  probabilities finite and summing to 1, finite scores; for a Seq2Seq one
+  output per input, of the fitted kind, within its length bound, and
+  attention rows that sum to 1); or
 - it raises ``ValueError`` / ``TypeError`` (``NotFittedError`` is a
   ``ValueError``) raised by skrnn or scikit-learn, whose message names the
   problem -- not a message leaked from torch, numpy or Python internals.
 
 Anything else (``IndexError``, ``RuntimeError``, ``KeyError``, ...) fails.
+Where the input is valid (a clean X, and for Seq2Seq a y of the fitted
+kind) an error fails too.
 
 Lone surrogates (``"\\ud800"``) are ordinary characters to skrnn: tokens
 and characters are only dictionary keys, never encoded to bytes, so they
@@ -46,7 +50,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import skrnn
-from skrnn import LanguageModel, SequenceClassifier, SequenceRegressor, SequenceTagger
+from skrnn import LanguageModel, Seq2Seq, SequenceClassifier, SequenceRegressor, SequenceTagger
 
 FUZZ_EXAMPLES = int(os.environ.get("SKRNN_FUZZ_EXAMPLES", 60))
 FUZZ_SLOW_EXAMPLES = int(os.environ.get("SKRNN_FUZZ_SLOW_EXAMPLES", 1000))
@@ -85,7 +89,7 @@ _INTERNAL = re.compile(
 )
 #: A clear message names what was wrong.
 _SPECIFIC = re.compile(
-    r"\b(X|y|prefix|temperature|max_length|top_k|n_samples|classes?|labels?|sequences?|"
+    r"\b(X|y|prefix|temperature|max_length|top_k|n_samples|attention|classes?|labels?|sequences?|"
     r"features?|tokens?|samples?|steps?|dtype|array|NaN|infinity|empty|fitted|target|outputs?|"
     r"seed|random_state|[Cc]omplex)\b"
 )
@@ -359,6 +363,53 @@ def sample_targets(draw, n):
     return draw(hnp.arrays(np.float64, shape, elements=_finite))
 
 
+_OTHER_OUTPUT_KIND = {"chars": "tokens", "tokens": "chars"}
+
+
+@st.composite
+def output_sequences(draw, n, kind, tokens):
+    """y for a Seq2Seq: ``(y, y_list, valid)``.
+
+    Valid: one output per input, all of ``kind`` (str for "chars", token lists
+    for "tokens"), empty outputs and unknown tokens included, in a list,
+    object array, Series or generator. Otherwise outputs of the other kind, a
+    length mismatch, junk elements or no sequences at all. ``y_list`` is y as
+    a list (None where it is not a container of outputs).
+    """
+    mode = draw(st.sampled_from(["good", "good", "good", "other kind", "bad"]))
+    if n is None or mode == "bad":
+        y = draw(st.one_of(
+            st.none(), _atom, st.just([]), st.lists(_LABEL_ATOMS, max_size=4),
+            st.lists(st.lists(_LABEL_ATOMS, max_size=3), max_size=4),
+            hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=3),
+                       elements=_any_float),
+            st.lists(st.text(_chars, max_size=4), max_size=5),  # any number of str
+            st.lists(st.lists(st.text(_chars, max_size=3), max_size=3), max_size=5),
+        ))
+        return y, (y if isinstance(y, list) else None), False
+    out_kind = kind if mode == "good" else _OTHER_OUTPUT_KIND[kind]
+    tok = st.one_of(st.sampled_from(tokens), st.text(_chars, min_size=1, max_size=3))
+    if out_kind == "chars":
+        elem = st.one_of(st.text(st.sampled_from("".join(tokens)), max_size=6),
+                         st.text(_chars, max_size=6))
+    else:
+        elem = st.one_of(st.lists(tok, max_size=5), st.lists(tok, max_size=3).map(tuple),
+                         st.lists(tok, min_size=1, max_size=3).map(np.array))  # dtype '<U'
+    y = draw(st.lists(elem, min_size=n, max_size=n))
+    valid = mode == "good"
+    shape = draw(st.sampled_from(["list", "list", "objarray", "series", "generator",
+                                  "offbyone", "junk"]))
+    if shape == "offbyone":
+        y = y[:-1] if y and draw(st.booleans()) else y + (y[:1] or [""])
+        valid = False
+    elif shape == "junk" and y:
+        y[draw(st.integers(0, len(y) - 1))] = draw(_LABEL_ATOMS)
+        valid = False
+    if shape in ("objarray", "series", "generator"):
+        return _outer(y, shape), y, valid
+    return y, y, valid
+
+
 # -- fitted tiny models (module scope, never mutated) -------------------------------------
 
 _WORDS = ["the", "dog", "runs", "a", "cat", "sleeps", "Ünï", "😀"]
@@ -387,6 +438,13 @@ def models():
         "reg_numeric": quiet_fit(SequenceRegressor(**TINY), num_X, [0.5, -1.0, 2.0, 0.0]),
         "reg_tokens": quiet_fit(SequenceRegressor(**TINY, **CHAR_CNN), tok_X,
                                 np.arange(8.0).reshape(4, 2)),
+        # Outputs of other lengths than the inputs, an empty one in each; the three
+        # attentions, greedy and beam search, "auto" and an int max_output_length.
+        "s2s_chars": quiet_fit(Seq2Seq(**TINY), chars_X, ["cba", "", "bac", "😀é"]),
+        "s2s_tokens": quiet_fit(Seq2Seq(**TINY, attention="bahdanau", beam_size=2), tok_X,
+                                [["D", "N", "V"], ["V"], [], ["N", "N", "D", "X"]]),
+        "s2s_numeric": quiet_fit(Seq2Seq(**TINY, attention=None, beam_size=3,
+                                         max_output_length=1), num_X, ["a", "bc", "", "cab"]),
     }
 
 
@@ -397,6 +455,11 @@ def _model_spec(est):
         return kind, ["a", "the"], est.n_features_in_
     tokens = [t for t in est.vocabulary_.itos if not t.startswith("<")]
     return kind, tokens, None
+
+
+def _output_tokens(est):
+    """The real output tokens of a fitted Seq2Seq (no specials)."""
+    return [t for t in est.target_vocabulary_.itos if not t.startswith("<")]
 
 
 # -- checks of results --------------------------------------------------------------------
@@ -457,6 +520,43 @@ def _check_lm_result(est, method, lengths, result):
     else:
         _check_proba(result, n, len(v))
         assert (result[:, [v.pad_id, v.bos_id]] == 0).all()
+
+
+_SPECIALS = {"<pad>", "<bos>", "<unk>", "<eos>"}
+
+
+def _check_outputs(est, lengths, result, *, max_length=None, exact=False):
+    """Seq2Seq predict / sample: one output per input, of the fitted kind, within its bound
+    (``max_length`` if given, else ``max_output_length``'s), of real output tokens only."""
+    if lengths is not None:
+        assert len(result) == len(lengths)
+        bounds = (est._bounds(np.asarray(lengths, dtype=np.int64)) if max_length is None
+                  else [max_length] * len(lengths))
+    real = set(est.target_vocabulary_.itos) - _SPECIALS
+    for i, out in enumerate(result):
+        if est.target_kind_ == "chars":
+            assert type(out) is str
+        else:
+            assert type(out) is list and all(type(t) is str for t in out)
+        assert set(out) <= real, f"output {i} holds {set(out) - real}"
+        if lengths is not None:
+            assert len(out) == bounds[i] if exact else len(out) <= bounds[i], (
+                f"output {i} has {len(out)} tokens, bound {bounds[i]}")
+
+
+def _check_attention(lengths, y_list, result):
+    """attention_weights: per pair a finite (output length, input length) array, rows summing
+    to 1."""
+    if lengths is not None:
+        assert len(result) == len(lengths)
+    for i, a in enumerate(result):
+        assert isinstance(a, np.ndarray) and a.ndim == 2 and np.isfinite(a).all()
+        if lengths is not None:
+            assert a.shape[1] == lengths[i]
+        if y_list is not None:
+            assert a.shape[0] == len(y_list[i])
+        if a.size:
+            np.testing.assert_allclose(a.sum(axis=1), 1.0, atol=1e-4)
 
 
 # -- properties ---------------------------------------------------------------------------
@@ -564,11 +664,116 @@ def _check_samples(kind, prefix, kwargs, result):
         assert not set(s[len(given_prefix):]) & {"<pad>", "<bos>", "<unk>", "<eos>"}
 
 
+_SEQ2SEQ_METHODS = ["predict", "score", "log_likelihood", "attention_weights", "sample"]
+
+
+def _prop_seq2seq(models, name, data):
+    """Seq2Seq's inference methods work or fail clearly on arbitrary X and y; valid ones work."""
+    prop = f"{name}.inference"
+    COUNTS[prop]["cases"] += 1
+    est = models[name]
+    kind, tokens, nf = _model_spec(est)
+    method = data.draw(st.sampled_from(_SEQ2SEQ_METHODS), label="method")
+    clean = data.draw(st.sampled_from([True, True, False]), label="clean")
+    if clean:
+        seqs = data.draw(st.lists(_good_seq(kind, tokens, nf), min_size=1, max_size=4),
+                         label="seqs")
+        X = _outer(seqs, data.draw(st.sampled_from(_CONTAINERS), label="container"))
+        lengths = [len(s) for s in seqs]
+    else:
+        X, lengths = data.draw(arbitrary_X(kind, tokens, nf), label="X")
+        lengths = _expected_lengths(X, lengths)
+    n = None if lengths is None else len(lengths)
+    y, y_list, valid_y = None, None, True
+    if method in ("score", "log_likelihood") or (
+            method == "attention_weights" and data.draw(st.booleans(), label="with y")):
+        y, y_list, valid_y = data.draw(output_sequences(n, est.target_kind_, _output_tokens(est)),
+                                       label="y")
+    calls = {
+        "predict": lambda: est.predict(X),
+        "sample": lambda: est.sample(X, random_state=0),
+        "score": lambda: est.score(X, y),
+        "log_likelihood": lambda: est.log_likelihood(X, y),
+        "attention_weights": lambda: est.attention_weights(X, y),
+    }
+    result, exc = _attempt(prop, calls[method])
+    has_attention = est.module_.attention is not None
+    if exc is not None:
+        if method == "attention_weights" and not has_attention:
+            assert "attention=None" in str(exc)
+            return
+        assert not (clean and valid_y), f"valid input refused: {type(exc).__name__}: {exc}"
+        return
+    if method in ("predict", "sample"):
+        _check_outputs(est, lengths, result)
+    elif method == "score":
+        assert isinstance(result, float) and 0.0 <= result <= 1.0
+    elif method == "log_likelihood":
+        result = np.asarray(result)
+        assert result.ndim == 1 and np.isfinite(result).all() and (result <= 1e-6).all()
+        assert lengths is None or len(result) == len(lengths)
+    else:
+        assert has_attention, "attention_weights of a model without attention"
+        _check_attention(lengths, y_list, result)
+
+
+def _prop_seq2seq_sample(models, name, data):
+    """Seq2Seq.sample works or fails clearly for arbitrary arguments; valid ones work."""
+    prop = f"{name}.sample"
+    COUNTS[prop]["cases"] += 1
+    est = models[name]
+    kind, tokens, nf = _model_spec(est)
+    X = data.draw(st.lists(_good_seq(kind, tokens, nf), min_size=1, max_size=3), label="X")
+    lengths = [len(s) for s in X]
+    n_drawable = len(est.target_vocabulary_) - 3  # less <pad>, <bos>, <unk>
+    if data.draw(st.sampled_from([True, True, False]), label="clean"):
+        stop = data.draw(st.booleans(), label="stop_at_eos")
+        kwargs = dict(
+            temperature=data.draw(st.one_of(st.floats(1e-3, 10), st.just(1e-300),
+                                            st.just(1e300), st.just(np.float32(0.5))),
+                                  label="temperature"),
+            # A fixed length (stop_at_eos=False) never draws <eos>: one token fewer.
+            top_k=data.draw(st.one_of(st.none(), st.integers(1, n_drawable - (not stop)),
+                                      st.just(np.int64(1))), label="top_k"),
+            random_state=data.draw(st.one_of(st.none(), st.integers(0, 10),
+                                             st.builds(np.random.RandomState, st.integers(0, 3))),
+                                   label="random_state"),
+            stop_at_eos=stop,
+            max_length=data.draw(st.integers(1, 8) if not stop
+                                 else st.one_of(st.none(), st.integers(1, 8)),
+                                 label="max_length"),
+        )
+        result, exc = _attempt(prop, lambda: est.sample(X, **kwargs))
+        assert exc is None, f"valid arguments refused: {exc}"
+        _check_outputs(est, lengths, result, max_length=kwargs["max_length"], exact=not stop)
+        return
+    kwargs = dict(
+        temperature=data.draw(st.one_of(st.floats(0.05, 5), _any_float, st.just(1e-300),
+                                        st.just(1e-40), st.just(1e300), st.integers(-1, 3),
+                                        st.just("hot"), st.none(), st.just(True),
+                                        st.just(np.float32(0.5))), label="temperature"),
+        top_k=data.draw(st.one_of(st.none(), _ints, st.integers(n_drawable - 1, n_drawable + 2)),
+                        label="top_k"),
+        random_state=data.draw(st.one_of(st.integers(0, 3), st.none(), st.just("x"),
+                                         st.just(2**32 - 1), st.just(-1), st.just(2**40)),
+                               label="random_state"),
+        stop_at_eos=data.draw(st.one_of(st.booleans(), st.none(), st.just(0), st.just(1)),
+                              label="stop_at_eos"),
+        max_length=data.draw(st.one_of(st.none(), st.integers(1, 8), _ints, st.just(300)),
+                             label="max_length"),
+    )
+    result, exc = _attempt(prop, lambda: est.sample(X, **kwargs))
+    if exc is None:
+        _check_outputs(est, lengths, result, max_length=kwargs["max_length"],
+                       exact=not kwargs["stop_at_eos"])
+
+
 _FIT_KINDS = {
     SequenceTagger: ["tokens", "chars", "numeric"],
     LanguageModel: ["tokens", "chars"],
     SequenceClassifier: ["tokens", "chars", "numeric"],
     SequenceRegressor: ["tokens", "chars", "numeric"],
+    Seq2Seq: ["tokens", "chars", "numeric"],
 }
 
 
@@ -587,14 +792,22 @@ def _prop_fit(Estimator, data):
         y = data.draw(sample_labels(n), label="y")
     elif Estimator is SequenceRegressor:
         y = data.draw(sample_targets(n), label="y")
+    elif Estimator is Seq2Seq:
+        out_kind = data.draw(st.sampled_from(["chars", "tokens"]), label="output kind")
+        y, y_list, _ = data.draw(output_sequences(n, out_kind, ["x", "y", "xy", "😀"]),
+                                 label="y")
     else:
         y = data.draw(st.one_of(st.none(), _atom), label="y")  # ignored
     # Tiny models; a generator X can be read once only, so keep a copy for predict.
     X_list = list(X) if hasattr(X, "__next__") else X
-    extra = {} if Estimator is LanguageModel else CHAR_CNN
+    extra = {} if Estimator in (LanguageModel, Seq2Seq) else CHAR_CNN
     est = Estimator(**TINY, **extra)
     if Estimator is LanguageModel:
         est.set_params(num_layers=1)
+    if Estimator is Seq2Seq:
+        est.set_params(attention=data.draw(st.sampled_from(["luong", "bahdanau", None]),
+                                           label="attention"),
+                       beam_size=data.draw(st.sampled_from([1, 2]), label="beam_size"))
     fitted, exc = _attempt(prop, lambda: est.fit(X if X_list is X else iter(X_list), y))
     if exc is not None:
         assert not hasattr(est, "module_"), "a failed fit left a fitted network behind"
@@ -607,6 +820,14 @@ def _prop_fit(Estimator, data):
         return
     result, exc = _attempt(prop, lambda: est.predict(X_list), "then predict ")
     assert exc is None, f"fit accepted X but predict refused it: {exc}"
+    if Estimator is Seq2Seq:
+        _check_outputs(est, lengths, result)
+        # Whatever fit accepted as outputs, scoring them must accept too.
+        score, exc = _attempt(prop, lambda: est.score(X_list, y_list), "then score ")
+        assert exc is None and 0.0 <= score <= 1.0, f"fit accepted y but score refused it: {exc}"
+        ll, exc = _attempt(prop, lambda: est.log_likelihood(X_list, y_list), "then score ")
+        assert exc is None and np.isfinite(ll).all() and (ll <= 1e-6).all()
+        return
     if Estimator is SequenceTagger:
         _check_tagger_result(est, "predict", X_list, lengths, result)
         assert set(np.unique(np.concatenate(result)).tolist()) <= set(est.classes_.tolist())
@@ -616,6 +837,7 @@ def _prop_fit(Estimator, data):
 
 _PREDICT_MODELS = ["tagger_tokens", "tagger_numeric", "tagger_chars", "lm_chars", "lm_tokens",
                    "clf_tokens", "clf_numeric", "reg_numeric", "reg_tokens"]
+_SEQ2SEQ_MODELS = ["s2s_chars", "s2s_tokens", "s2s_numeric"]
 
 
 # -- fixed cases: very long input, unicode, and every bug this suite found ------------------
@@ -644,6 +866,81 @@ def test_very_long_and_length_one_sequences(models, name):
     else:
         for method in _METHODS[type(est)][:-1]:
             _check_many_to_one_result(est, method, lengths, getattr(est, method)(X))
+
+
+@pytest.mark.parametrize("name", _SEQ2SEQ_MODELS)
+def test_seq2seq_very_long_and_length_one_sequences(models, name):
+    """A 2,000-step input next to a 1-step one gets valid outputs, samples, log-likelihoods
+    and attention weights from every Seq2Seq."""
+    est = models[name]
+    X = _long_input(est)
+    lengths = [len(s) for s in X]
+    predicted = est.predict(X)
+    _check_outputs(est, lengths, predicted)
+    _check_outputs(est, lengths, est.sample(X, random_state=0))
+    ll = est.log_likelihood(X, predicted)
+    assert ll.shape == (2,) and np.isfinite(ll).all()
+    if est.module_.attention is not None:
+        _check_attention(lengths, predicted, est.attention_weights(X, predicted))
+
+
+@pytest.mark.parametrize("temperature", [1e-300, 1e-40, 1e-6, 1e6, 1e40, 1e300])
+@pytest.mark.parametrize("name", ["s2s_chars", "s2s_tokens"])
+def test_seq2seq_sample_extreme_temperatures(models, name, temperature):
+    """Extreme temperatures sample (greedy or uniform) instead of crashing in torch.multinomial."""
+    est = models[name]
+    out = est.sample(["ab", "c"] if est.input_kind_ == "chars" else [["the"], ["a", "cat"]],
+                     temperature=temperature, max_length=5, random_state=0)
+    _check_outputs(est, [2, 1] if est.input_kind_ == "chars" else [1, 2], out, max_length=5)
+
+
+@pytest.mark.parametrize("random_state", [-1, "x", 2**40])
+def test_seq2seq_sample_bad_random_state(models, random_state):
+    """An unusable random_state in Seq2Seq.sample names the parameter, as LanguageModel's."""
+    with pytest.raises(ValueError, match="random_state must be None"):
+        models["s2s_chars"].sample(["ab"], random_state=random_state)
+
+
+def test_seq2seq_sample_huge_max_length(models):
+    """A max_length beyond any budget is a ValueError that names max_length."""
+    with pytest.raises(ValueError, match="max_length"):
+        models["s2s_chars"].sample(["ab"], max_length=10**20)
+
+
+def test_seq2seq_attention_weights_of_a_generator(models):
+    """attention_weights reads a generator X once, as predict does."""
+    est = models["s2s_chars"]
+    X = ["abc", "b"]
+    expected = [a.shape for a in est.attention_weights(X)]
+    assert [a.shape for a in est.attention_weights(s for s in X)] == expected
+
+
+def test_seq2seq_fixed_length_sample_without_output_tokens():
+    """A fixed-length sample from a model that can only emit <eos> is a clear ValueError."""
+    est = quiet_fit(Seq2Seq(**TINY), ["ab", "c"], [[], []])  # only <eos> was ever seen
+    with pytest.raises(ValueError, match="stop_at_eos"):
+        est.sample(["ab"], stop_at_eos=False, max_length=2)
+
+
+def test_seq2seq_attention_weights_without_attention_say_so(models):
+    """attention_weights of a model fitted with attention=None is a ValueError naming it."""
+    with pytest.raises(ValueError, match="no attention .attention=None"):
+        models["s2s_numeric"].attention_weights([np.zeros((2, 2))])
+
+
+@pytest.mark.parametrize("y, error, match", [
+    ([["a", 1]], TypeError, r"y\[0\]\[1\] is int"),
+    ([[None]], TypeError, r"y\[0\]\[0\] is NoneType"),
+    ([b"ab"], TypeError, r"y\[0\] is bytes"),
+    ([3.5], TypeError, r"y\[0\] is float"),
+    ([np.zeros((2, 1))], ValueError, "list of str tokens or a str"),
+    (["ab", ["a"]], ValueError, "y mixes kinds"),
+    (["ab", "cd"], ValueError, "different lengths: 1 input sequences but 2 outputs"),
+])
+def test_seq2seq_non_string_outputs_name_y(y, error, match):
+    """Outputs that are not str / token lists of str, or too many, are refused naming y."""
+    with pytest.raises(error, match=match):
+        Seq2Seq(**TINY).fit(["ab"], y)
 
 
 @pytest.mark.parametrize("temperature", [1e-300, 1e-40, 1e-6, 1e6, 1e40, 1e300])
@@ -712,7 +1009,7 @@ def test_regressor_overflowing_targets():
 
 # -- the tests: default and slow variants -------------------------------------------------
 
-_ESTIMATORS = [SequenceTagger, LanguageModel, SequenceClassifier, SequenceRegressor]
+_ESTIMATORS = [SequenceTagger, LanguageModel, SequenceClassifier, SequenceRegressor, Seq2Seq]
 
 
 def _run(prop, n_examples, *args):
@@ -736,6 +1033,19 @@ def test_sample_with_arbitrary_arguments(models, name):
     _run(_prop_sample, FUZZ_EXAMPLES, models, name)
 
 
+@pytest.mark.parametrize("name", _SEQ2SEQ_MODELS)
+def test_seq2seq_inference_on_arbitrary_X_y(models, name):
+    """Seq2Seq's predict, score, log_likelihood, attention_weights and sample on arbitrary
+    X and y give well-formed results or a clear ValueError/TypeError."""
+    _run(_prop_seq2seq, FUZZ_EXAMPLES, models, name)
+
+
+@pytest.mark.parametrize("name", ["s2s_chars", "s2s_tokens"])
+def test_seq2seq_sample_with_arbitrary_arguments(models, name):
+    """Seq2Seq.sample with arbitrary arguments returns valid outputs or raises clearly."""
+    _run(_prop_seq2seq_sample, FUZZ_EXAMPLES, models, name)
+
+
 @pytest.mark.parametrize("Estimator", _ESTIMATORS, ids=lambda E: E.__name__)
 def test_fit_on_arbitrary_X_y(Estimator):
     """Fitting arbitrary (X, y) succeeds (and predicts its X) or raises a clear error."""
@@ -754,6 +1064,20 @@ def test_inference_on_arbitrary_X_slow(models, name):
 def test_sample_with_arbitrary_arguments_slow(models, name):
     """As test_sample_with_arbitrary_arguments, with many more cases."""
     _run(_prop_sample, FUZZ_SLOW_EXAMPLES, models, name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", _SEQ2SEQ_MODELS)
+def test_seq2seq_inference_on_arbitrary_X_y_slow(models, name):
+    """As test_seq2seq_inference_on_arbitrary_X_y, with many more cases."""
+    _run(_prop_seq2seq, FUZZ_SLOW_EXAMPLES, models, name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["s2s_chars", "s2s_tokens"])
+def test_seq2seq_sample_with_arbitrary_arguments_slow(models, name):
+    """As test_seq2seq_sample_with_arbitrary_arguments, with many more cases."""
+    _run(_prop_seq2seq_sample, FUZZ_SLOW_EXAMPLES, models, name)
 
 
 @pytest.mark.slow

@@ -12,25 +12,50 @@ import warnings
 
 import numpy as np
 import pytest
+import test_persistence as _persistence
 from _helpers import quiet_fit, toy_tagging_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_persistence import (
-    assert_same_outputs,
-    fit,
-    make_data,
-    make_estimator,
-    outputs,
-    read_file,
-    saved,
-    write_file,
-)
+from test_persistence import assert_same_outputs, read_file, saved, write_file
 
 import skrnn
-from skrnn import SequenceTagger
+from skrnn import Seq2Seq, SequenceTagger
 from skrnn import training as _training
 
-NAMES = ["tagger", "lm", "clf", "reg"]
+NAMES = ["tagger", "lm", "clf", "reg", "s2s"]
+
+# test_persistence's helpers know its four estimators; "s2s" (a Seq2Seq) is added here.
+
+
+def make_data(name):
+    """Tiny (X, y) per estimator; for "s2s" words and their reversals, some empty."""
+    if name != "s2s":
+        return _persistence.make_data(name)
+    rng = np.random.RandomState(0)
+    X = ["".join(rng.choice(list("abcde"), rng.randint(1, 6))) for _ in range(24)]
+    return X, ["" if i % 6 == 0 else x[::-1] for i, x in enumerate(X)]
+
+
+def make_estimator(name):
+    """An unfitted tiny estimator; the Seq2Seq has additive attention and beam search."""
+    if name != "s2s":
+        return _persistence.make_estimator(name)
+    return Seq2Seq(attention="bahdanau", beam_size=2, random_state=0, **_persistence.TINY)
+
+
+def fit(name):
+    return quiet_fit(make_estimator(name), *make_data(name))
+
+
+def outputs(est, name):
+    """Everything the estimator computes, as a dict of arrays / lists."""
+    if name != "s2s":
+        return _persistence.outputs(est, name)
+    X, y = make_data(name)
+    return {"score": est.score(X, y), "predict": est.predict(X),
+            "log_likelihood": est.log_likelihood(X, y),
+            "attention": est.attention_weights(X[:5], y[:5]),
+            "sample": est.sample(X, random_state=7)}
 
 
 @pytest.fixture(scope="module")
@@ -173,6 +198,21 @@ BAD_ATTRIBUTES = [
                               "items": [1.0, -1.0]}), "'y_scale_' is an array of dtype object"),
     ("reg", _set("_y_1d", 1), "'_y_1d' is a int, expected bool"),
     ("lm", _set("classes_", None), "'classes_', which LanguageModel does not have"),
+    ("s2s", _set("classes_", ["a"]), "'classes_', which Seq2Seq does not have"),
+    ("s2s", _set("target_kind_", "numeric"), "'target_kind_' is 'numeric', expected one of"),
+    ("s2s", _drop("target_kind_"), "lacks the fitted attribute 'target_kind_'"),
+    ("s2s", _set("target_vocabulary_", None),
+     "'target_vocabulary_' is a NoneType, expected Vocabulary"),
+    ("s2s", _set("target_vocabulary_", ["<pad>", "<unk>", "<bos>", "<eos>", "a"]),
+     "'target_vocabulary_' is a list, expected Vocabulary"),
+    ("s2s", _drop("target_vocabulary_"), "lacks the fitted attribute 'target_vocabulary_'"),
+    ("s2s", _set("output_length_ratio_", float("inf")),
+     "'output_length_ratio_' is inf, expected a finite float"),
+    ("s2s", _set("output_length_ratio_", "1.0"), "'output_length_ratio_' is '1.0'"),
+    ("s2s", _drop("output_length_ratio_"), "lacks the fitted attribute 'output_length_ratio_'"),
+    ("s2s", _set("longest_output_", -1), "'longest_output_' is -1, expected an int >= 0"),
+    ("s2s", _set("longest_output_", 2.5), "'longest_output_' is 2.5, expected an int >= 0"),
+    ("s2s", _set("vocabulary_", None), "'vocabulary_' is a NoneType, expected a Vocabulary"),
 ]
 
 
@@ -184,6 +224,61 @@ def test_attribute_of_wrong_type_or_unknown_is_refused(fitted, tmp_path, name, e
     with pytest.raises(ValueError, match="is not a valid skrnn model file: .*") as info:
         skrnn.load(path)
     assert message in str(info.value), str(info.value)
+
+
+def _edit_target_vocabulary(edit):
+    def edit_doc(doc, tensors):
+        edit(doc["attributes"]["target_vocabulary_"], tensors)
+    return edit_doc
+
+
+def _without_bos_eos(vocabulary, tensors):
+    # Same size (the output layer still fits), but no <bos> / <eos> to start and stop on.
+    vocabulary["bos_eos"] = False
+    vocabulary["itos"][2:4] = ["x1", "x2"]
+
+
+def _more_output_tokens(vocabulary, tensors):
+    import torch
+
+    vocabulary["itos"].append("z")
+    ref = vocabulary["counts"]["tensor"]
+    tensors[ref] = torch.cat([tensors[ref], torch.zeros(1, dtype=tensors[ref].dtype)])
+
+
+def _bos_as_eos(vocabulary, tensors):
+    vocabulary["itos"][2] = "<eos>"
+
+
+SEQ2SEQ_TAMPERING = [
+    (_edit_target_vocabulary(_more_output_tokens), "imply the network"),
+    (_edit_target_vocabulary(_bos_as_eos), "malformed Vocabulary"),
+    (_edit_target_vocabulary(_without_bos_eos), "bos"),
+    (_set("output_length_ratio_", -2.0), "output_length_ratio_"),
+]
+
+
+@pytest.mark.parametrize("edit, message", SEQ2SEQ_TAMPERING,
+                         ids=["more_tokens", "bos_as_eos", "without_bos_eos", "negative_ratio"])
+def test_seq2seq_tampered_outputs_are_refused(fitted, tmp_path, edit, message):
+    """A Seq2Seq file whose output vocabulary or length rule was edited fails at load with a
+    message naming it, not later in predict."""
+    path = tampered(fitted, tmp_path, "s2s", edit)
+    with pytest.raises(ValueError, match="is not a valid skrnn model file: .*") as info:
+        skrnn.load(path)
+    assert message in str(info.value), str(info.value)
+
+
+def test_seq2seq_decoding_parameters_set_after_fit_save_and_load(fitted, tmp_path):
+    """beam_size and max_output_length set after fit are kept by save / load: the loaded model
+    decodes as the changed one, not as fitted."""
+    X, _ = make_data("s2s")
+    changed = skrnn.load(saved(fitted["s2s"], tmp_path, "a.skrnn")).set_params(
+        beam_size=4, max_output_length=2)
+    loaded = skrnn.load(saved(changed, tmp_path, "b.skrnn"))
+    assert (loaded.beam_size, loaded.max_output_length) == (4, 2)
+    assert loaded.predict(X) == changed.predict(X)
+    assert all(len(p) <= 2 for p in loaded.predict(X))
 
 
 def test_class_weights_of_wrong_length_are_refused(fitted, tmp_path):
@@ -276,6 +371,28 @@ def test_unicode_edge_cases_survive_save_load_and_pickle(tmp_path):
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("kind", ["tokens", "chars"])
+def test_seq2seq_unicode_edge_cases_survive_save_load_and_pickle(tmp_path, kind):
+    """The same odd tokens (or characters) as Seq2Seq inputs and outputs go through fit /
+    predict / sample / save / load / pickle unchanged; the literal specials read as <unk>."""
+    import pickle
+
+    odd = ["👩‍👩‍👧", "é", "e\u0301", "\ud800", "a\x00b", "שלום", "\u202e", "<unk>", "<pad>"]
+    X = [[odd[i % len(odd)], odd[(3 * i) % len(odd)]] for i in range(18)]
+    y = [s[::-1] + [odd[i % 4]] for i, s in enumerate(X)]
+    if kind == "chars":
+        X, y = ["".join(s) for s in X], ["".join(s) for s in y]
+    est = quiet_fit(Seq2Seq(hidden_size=4, embedding_dim=4, max_epochs=1, random_state=0,
+                            device="cpu"), X, y)
+    assert not {"<unk>", "<pad>"} & set(est.target_vocabulary_.itos[4:])
+    for other in (skrnn.load(saved(est, tmp_path)), pickle.loads(pickle.dumps(est))):
+        assert other.vocabulary_.itos == est.vocabulary_.itos
+        assert other.target_vocabulary_.itos == est.target_vocabulary_.itos
+        assert other.predict(X) == est.predict(X)
+        assert other.sample(X, random_state=1) == est.sample(X, random_state=1)
+        np.testing.assert_array_equal(other.log_likelihood(X, y), est.log_likelihood(X, y))
+
+
 # -- crafted safetensors headers (kept refused, in ~no time and memory) -----------------------
 
 
@@ -315,7 +432,10 @@ def test_crafted_headers_are_refused(fitted, tmp_path, case):
 # -- sizes that must keep working ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", NAMES)
+# The Seq2Seq case decodes each of the 50,000 step by step (17 s on 2 busy cores, the
+# others 10-13 s): with -m slow.
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n == "s2s" else n
+                                  for n in NAMES])
 def test_one_200k_step_sequence_and_50k_sequences(name):
     """One 200,000-step sequence and a set of 50,000 short ones go through predict / score of
     every estimator (tiny fitted models), with one output per sequence."""

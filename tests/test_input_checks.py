@@ -1,5 +1,6 @@
 """Input checks at the edges: numpy scalars as tokens and labels, extreme numbers,
-class weights, sampling budgets and user tokens spelled like reserved ones.
+class weights, sampling budgets, user tokens spelled like reserved ones and the outputs
+of a Seq2Seq (empty ones, of the other kind, unknown ones, decoding parameters).
 
 Every model here is tiny (hidden_size 4, one or two epochs, fixed random_state):
 the tests are about what goes in and comes out, not about learning.
@@ -20,6 +21,7 @@ import skrnn
 import skrnn.language_model as lm_module
 from skrnn import (
     LanguageModel,
+    Seq2Seq,
     SequenceClassifier,
     SequenceRegressor,
     SequenceTagger,
@@ -40,6 +42,10 @@ def tiny_classifier(**kw):
 
 def tiny_lm(**kw):
     return LanguageModel(**{**TINY_TEXT, "num_layers": 1, "early_stopping": False, **kw})
+
+
+def tiny_seq2seq(**kw):
+    return Seq2Seq(**{**TINY_TEXT, "early_stopping": False, **kw})
 
 
 def all_builtin_str(tokens):
@@ -83,7 +89,10 @@ def _np_str_tokens():
      [i % 2 for i in range(len(WORDS))]),
     (lambda: tiny_lm(), _np_str_tokens(), None),
     (lambda: tiny_lm(), [np.str_("abcab"), np.str_("bca")] * 3, None),
-], ids=["tagger", "classifier", "word-lm", "char-lm"])
+    (lambda: tiny_seq2seq(), _np_str_tokens(), [np.array(s[::-1]) for s in WORDS]),
+    (lambda: tiny_seq2seq(), [np.str_("abc"), np.str_("ba")] * 3,
+     [np.str_("cba"), np.str_("")] * 3),
+], ids=["tagger", "classifier", "word-lm", "char-lm", "word-seq2seq", "char-seq2seq"])
 def test_fitted_on_numpy_str_saves_and_loads(tmp_path, make, X, y):
     """A model fitted on numpy.str_ tokens saves, loads and predicts the same."""
     est = quiet_fit(make(), X, y)
@@ -94,7 +103,17 @@ def test_fitted_on_numpy_str_saves_and_loads(tmp_path, make, X, y):
     est.save(path)
     loaded = skrnn.load(path)
     assert loaded.vocabulary_ == est.vocabulary_
-    if isinstance(est, LanguageModel):
+    if isinstance(est, Seq2Seq):
+        assert all_builtin_str(est.target_vocabulary_.itos)
+        assert loaded.target_vocabulary_ == est.target_vocabulary_
+        predicted = est.predict(X)
+        assert loaded.predict(X) == predicted
+        if est.target_kind_ == "chars":
+            assert all(type(p) is str for p in predicted)
+        else:
+            assert all(type(p) is list and all_builtin_str(p) for p in predicted)
+        np.testing.assert_array_equal(loaded.log_likelihood(X, y), est.log_likelihood(X, y))
+    elif isinstance(est, LanguageModel):
         prefixes = X[:2] if est.input_kind_ == "chars" else [list(X[0][:1]), []]
         np.testing.assert_array_equal(loaded.predict_proba(prefixes), est.predict_proba(prefixes))
         assert loaded.sample(3, max_length=5, random_state=0) == est.sample(
@@ -492,3 +511,179 @@ def test_constant_target_validation_scores_are_bounded():
     assert reg.validation_scores_ and all(s in (0.0, 1.0) for s in reg.validation_scores_)
     assert -1.0 <= reg.best_validation_score_ <= 1.0
     assert reg.score(X, y) in (0.0, 1.0)
+
+
+# -- 8. Seq2Seq outputs: empty, of the other kind, unknown, bounded ----------------------
+
+S2S_X = ["abc", "ba", "cab", "b"] * 3
+S2S_Y = ["cba", "", "bac", "b"] * 3
+
+
+@pytest.fixture(scope="module")
+def char_seq2seq():
+    """String outputs, one in four empty."""
+    return quiet_fit(tiny_seq2seq(max_epochs=2), S2S_X, S2S_Y)
+
+
+def test_seq2seq_empty_outputs_next_to_others_are_learned_and_scored(char_seq2seq):
+    """Empty strings among the outputs train (as an immediate <eos>) and score finitely."""
+    assert char_seq2seq.target_kind_ == "chars" and char_seq2seq.longest_output_ == 3
+    ll = char_seq2seq.log_likelihood(S2S_X[:4], ["", "", "a", ""])
+    assert ll.shape == (4,) and np.isfinite(ll).all() and (ll < 0).all()
+    assert 0.0 <= char_seq2seq.score(S2S_X[:4], ["", "ab", "", "b"]) <= 1.0
+    weights = char_seq2seq.attention_weights(S2S_X[:2], ["", "ab"])
+    assert [w.shape for w in weights] == [(0, 3), (2, 2)]
+
+
+def test_seq2seq_only_empty_token_outputs_predict_empty_lists():
+    """Every output an empty token list: the model can only emit <eos>; predictions are []."""
+    est = quiet_fit(tiny_seq2seq(), S2S_X, [[]] * len(S2S_X))
+    assert est.target_kind_ == "tokens" and len(est.target_vocabulary_) == 4
+    assert est.predict(S2S_X[:3]) == [[], [], []]
+    assert est.score(S2S_X[:3], [[], [], []]) == 1.0
+    assert est.sample(S2S_X[:2], random_state=0) == [[], []]
+
+
+def test_seq2seq_only_empty_string_outputs_keep_the_string_kind():
+    """Every output the empty string: the model still returns strings (target_kind_ chars)."""
+    est = quiet_fit(tiny_seq2seq(), S2S_X, [""] * len(S2S_X))
+    assert est.target_kind_ == "chars"
+    assert est.predict(S2S_X[:2]) == ["", ""]
+
+
+@pytest.mark.parametrize("method", ["score", "log_likelihood", "attention_weights",
+                                    "partial_fit"])
+def test_seq2seq_all_empty_outputs_score_on_a_chars_model(char_seq2seq, method):
+    """Outputs that happen to be all empty are valid string outputs for every method."""
+    est = copy.deepcopy(char_seq2seq) if method == "partial_fit" else char_seq2seq
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        getattr(est, method)(S2S_X[:2], ["", ""])
+
+
+def test_seq2seq_attention_weights_when_every_prediction_is_empty():
+    """attention_weights(X) works when predict(X) gives only empty strings."""
+    # Trained to emit <eos> at once for (almost) everything.
+    est = quiet_fit(tiny_seq2seq(max_epochs=5, learning_rate=0.03), S2S_X,
+                    ["", "", "", "a"] * 3)
+    X = S2S_X[:2]
+    assert est.target_kind_ == "chars" and est.predict(X) == ["", ""]
+    assert [w.shape for w in est.attention_weights(X)] == [(0, 3), (0, 2)]
+
+
+@pytest.mark.parametrize("method", ["score", "log_likelihood", "attention_weights",
+                                    "partial_fit"])
+def test_seq2seq_outputs_of_the_other_kind_are_refused(char_seq2seq, method):
+    """Token lists for a model fitted on strings are refused, saying which is which."""
+    est = copy.deepcopy(char_seq2seq) if method == "partial_fit" else char_seq2seq
+    with pytest.raises(ValueError, match="y holds tokens but the model was fitted with chars"):
+        getattr(est, method)(S2S_X[:2], [["c", "b"], ["a"]])
+
+
+def test_seq2seq_unknown_output_tokens_score_as_unk_but_do_not_train(char_seq2seq):
+    """An output token never seen in fit reads as <unk> in log_likelihood and counts as an
+    error in score; partial_fit refuses it by name."""
+    X = S2S_X[:2]
+    ll = char_seq2seq.log_likelihood(X, ["cz", "q"])
+    np.testing.assert_array_equal(ll, char_seq2seq.log_likelihood(X, ["cy", "w"]))
+    assert np.isfinite(ll).all()
+    assert char_seq2seq.score(X, ["zzz", "zzz"]) == 0.0
+    est = copy.deepcopy(char_seq2seq)
+    with pytest.raises(ValueError, match=r"y\[1\] holds output tokens the model was not "
+                                         r"fitted with: \['q'\]"):
+        est.partial_fit(X, ["cb", "q"])
+
+
+@pytest.mark.parametrize("method", ["fit", "score", "log_likelihood", "attention_weights"])
+def test_seq2seq_x_and_y_of_different_lengths(char_seq2seq, method):
+    """One output per input, or a ValueError that counts both."""
+    est = tiny_seq2seq() if method == "fit" else char_seq2seq
+    with pytest.raises(ValueError, match="3 input sequences but 2 outputs"):
+        getattr(est, method)(S2S_X[:3], S2S_Y[:2])
+
+
+def test_seq2seq_literal_markers_in_outputs_read_as_unk():
+    """Output tokens spelled "<eos>", "<bos>" or "<pad>" are <unk>: never real output tokens,
+    never predicted or sampled, scored like "<unk>"."""
+    X = [["a", "b"], ["b"], ["a"]] * 3
+    y = [["<eos>", "x"], ["<bos>"], ["y", "<pad>"]] * 3
+    est = quiet_fit(tiny_seq2seq(max_epochs=2), X, y)
+    assert est.target_vocabulary_.itos[4:] == ["x", "y"]
+    as_unk = [[UNK if t.startswith("<") else t for t in s] for s in y]
+    np.testing.assert_array_equal(est.log_likelihood(X, y), est.log_likelihood(X, as_unk))
+    outputs = est.predict(X) + est.sample(X, temperature=3.0, random_state=0)
+    assert all(set(o) <= {"x", "y"} for o in outputs)
+
+
+@pytest.mark.parametrize("X, match", [
+    ([np.array([[1e39]]), np.ones((2, 1))], "too large for float32"),
+    ([np.array([[np.nan]]), np.ones((2, 1))], "NaN or infinity"),
+])
+def test_seq2seq_numeric_inputs_with_nan_or_overflow(X, match):
+    """NaN or float32 overflow in numeric input is named at fit and at predict."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=match):
+            tiny_seq2seq().fit(X, ["a", "b"])
+    est = quiet_fit(tiny_seq2seq(), [np.ones((2, 1)), np.zeros((1, 1))], ["a", "b"])
+    with pytest.raises(ValueError, match=match):
+        est.predict(X[:1])
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(temperature=0), "temperature must be a positive finite number"),
+    (dict(temperature=float("inf")), "temperature must be a positive finite number"),
+    (dict(temperature=float("nan")), "temperature must be a positive finite number"),
+    # Drawable: "a", "b", "c" and <eos>.
+    (dict(top_k=0), r"top_k must be None or an int in \[1, 4\]"),
+    (dict(top_k=5), r"top_k must be None or an int in \[1, 4\]"),
+    (dict(max_length=0), "max_length must be None or an int >= 1"),
+    (dict(stop_at_eos=False), "stop_at_eos=False needs max_length"),
+])
+def test_seq2seq_sample_argument_bounds(char_seq2seq, kwargs, match):
+    """sample's arguments out of range name themselves and their range."""
+    with pytest.raises(ValueError, match=match):
+        char_seq2seq.sample(S2S_X[:2], **kwargs)
+
+
+def test_seq2seq_sample_bounds_are_inclusive(char_seq2seq):
+    """top_k = every drawable token and max_length = 1 are allowed; stop_at_eos=False gives
+    exactly max_length tokens."""
+    n = len(char_seq2seq.target_vocabulary_) - 3
+    assert len(char_seq2seq.sample(S2S_X[:2], top_k=n, random_state=0)) == 2
+    assert all(len(s) <= 1 for s in char_seq2seq.sample(S2S_X[:4], max_length=1))
+    fixed = char_seq2seq.sample(S2S_X[:4], stop_at_eos=False, max_length=4, random_state=0)
+    assert [len(s) for s in fixed] == [4] * 4
+
+
+def test_seq2seq_sample_refuses_more_than_the_token_budget(char_seq2seq):
+    """A sample call that could generate over 2**27 tokens raises before decoding."""
+    with pytest.raises(ValueError, match="max_length"):
+        # Uniform draws end at <eos> within a few steps while the bug stands.
+        char_seq2seq.sample(S2S_X[:1], max_length=2**28, temperature=1e6, random_state=0)
+
+
+def test_seq2seq_beam_search_with_max_output_length_one(char_seq2seq):
+    """beam_size > 1 with max_output_length=1: at most one token per output, beam or not."""
+    est = copy.deepcopy(char_seq2seq).set_params(beam_size=4, max_output_length=1)
+    predicted = est.predict(S2S_X)
+    assert len(predicted) == len(S2S_X) and all(len(p) <= 1 for p in predicted)
+    weights = est.attention_weights(S2S_X[:3], ["a", "", "b"])
+    assert [w.shape for w in weights] == [(1, 3), (0, 2), (1, 3)]
+
+
+@pytest.mark.parametrize("param, value", [("beam_size", 0), ("beam_size", 2.5),
+                                          ("max_output_length", "x"),
+                                          ("max_output_length", 0)])
+def test_seq2seq_decoding_parameters_set_after_fit_are_checked(char_seq2seq, param, value):
+    """An invalid beam_size / max_output_length set after fit is refused by predict by name."""
+    est = copy.deepcopy(char_seq2seq).set_params(**{param: value})
+    with pytest.raises(ValueError, match=param):
+        est.predict(S2S_X[:2])
+
+
+def test_seq2seq_huge_max_output_length():
+    """A max_output_length beyond int64 is refused (at fit or predict) by name."""
+    with pytest.raises(ValueError, match="max_output_length"):
+        est = quiet_fit(tiny_seq2seq(max_output_length=10**30), S2S_X, S2S_Y)
+        est.predict(S2S_X[:1])

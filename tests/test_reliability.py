@@ -17,7 +17,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from skrnn import LanguageModel, SequenceClassifier, SequenceRegressor, SequenceTagger
+from skrnn import LanguageModel, Seq2Seq, SequenceClassifier, SequenceRegressor, SequenceTagger
 from skrnn import data as _data
 from skrnn.vocab import Vocabulary
 
@@ -32,6 +32,8 @@ Y_NUM = [float(len(s)) for s in X_TOK]
 TEXTS = [" ".join(s) for s in X_TOK]
 X_NUM = random_series(60, seed=0, min_length=3, max_length=8)
 Y_NUM_NUM = [float(x[:, 0].mean()) for x in X_NUM]
+#: Seq2Seq: each sentence's words reversed, a few outputs empty (other lengths than the input).
+Y_REVERSED = [[] if i % 10 == 0 else s[::-1] for i, s in enumerate(X_TOK)]
 
 #: name -> (estimator class, its parameters, X, y)
 SPECS = {
@@ -40,6 +42,7 @@ SPECS = {
                        TEXTS, None),
     "classifier": (SequenceClassifier, {**COMMON, **CHARS}, X_TOK, Y_CLASS),
     "regressor": (SequenceRegressor, {**COMMON}, X_NUM, Y_NUM_NUM),
+    "seq2seq": (Seq2Seq, {**COMMON}, X_TOK, Y_REVERSED),
 }
 NAMES = list(SPECS)
 
@@ -62,6 +65,11 @@ def flat_outputs(est, X):
         return np.concatenate([p.ravel() for p in est.predict_proba(X)]).astype(np.float64)
     if isinstance(est, SequenceClassifier):
         return est.predict_proba(X).ravel()
+    if isinstance(est, Seq2Seq):
+        # The log-likelihood of the training outputs, and the predicted lengths of a few.
+        y = Y_REVERSED if X is X_TOK else [s[::-1] for s in X]
+        return np.concatenate([est.log_likelihood(X, y),
+                               [len(p) for p in est.predict(X[:5])]])
     return np.asarray(est.predict(X), dtype=np.float64).ravel()
 
 
@@ -470,3 +478,35 @@ def test_unseen_labels_in_partial_fit_are_refused(cls):
     new = [["NEW"] * len(X_TOK[0])] if cls is SequenceTagger else ["NEW"]
     with pytest.raises(ValueError, match="NEW"):
         est.partial_fit(X_TOK[:1], new)
+
+
+def test_seq2seq_unknown_input_words_are_read_as_unk():
+    """Input words never seen in fit map to <unk>: two unseen words give identical outputs."""
+    est = quiet_fit(Seq2Seq(**COMMON), X_TOK, Y_REVERSED)
+    X = [["the", "zebra", "runs"], ["a", "dog", "eats", "zebra"]]
+    assert est.vocabulary_.encode(["zebra"]).tolist() == [Vocabulary.unk_id]
+    swapped = _swap_unknown(X, "zebra", "yak")
+    assert np.array_equal(flat_outputs(est, X), flat_outputs(est, swapped))
+    assert est.predict(X) == est.predict(swapped)
+    assert not np.array_equal(flat_outputs(est, X),
+                              flat_outputs(est, _swap_unknown(X, "zebra", "cat")))
+
+
+def test_seq2seq_unknown_output_words_score_as_unk_and_are_refused_in_training():
+    """Output words never seen in fit read as <unk> in log_likelihood and count as errors in
+    score; partial_fit and warm starts refuse them by name (the output layer cannot grow)."""
+    est = quiet_fit(Seq2Seq(**COMMON), X_TOK, Y_REVERSED)
+    X, y = X_TOK[1:3], [list(t) for t in Y_REVERSED[1:3]]
+    y[0][0] = "zebra"
+    ll = est.log_likelihood(X, y)
+    assert np.isfinite(ll).all()
+    np.testing.assert_array_equal(ll, est.log_likelihood(X, _swap_unknown(y, "zebra", "yak")))
+    predicted = est.predict(X)
+    assert est.score(X, [p + ["zebra"] for p in predicted]) == 0.0 < est.score(X, predicted)
+    for how in ("partial_fit", "warm_start"):
+        with pytest.raises(ValueError, match=r"y\[0\] holds output tokens the model was not "
+                                             r"fitted with: \['zebra'\]"):
+            if how == "partial_fit":
+                est.partial_fit(X, y)
+            else:
+                quiet_fit(clone(est), X_TOK, Y_REVERSED).set_params(warm_start=True).fit(X, y)
