@@ -18,6 +18,10 @@ from __future__ import annotations
 
 import torch
 
+#: Most tokens one generating call may produce (rows * tokens per row): it bounds
+#: the memory of the drawn ids (2**27 int64 ids are 1 GiB) and of the outputs.
+GENERATION_TOKEN_BUDGET = 1 << 27
+
 
 def select_rows(state, index):
     """``state`` with every tensor's first dimension indexed by ``index`` (any nesting)."""
@@ -28,6 +32,13 @@ def select_rows(state, index):
     if isinstance(state, (list, tuple)):
         return type(state)(select_rows(v, index) for v in state)
     return state  # constants (None, ints) travel unchanged
+
+
+def _reorder(state, index, shared):
+    """:func:`select_rows`, leaving the ``shared`` keys of a dict state as they are."""
+    if not shared or not isinstance(state, dict):
+        return select_rows(state, index)
+    return {k: v if k in shared else select_rows(v, index) for k, v in state.items()}
 
 
 def _mask_logits(logits, banned):
@@ -132,7 +143,7 @@ def _only(logp, token):
 
 
 def beam_search(step, state, tokens, *, beam_size, max_steps, eos_id, banned=(),
-                max_lengths=None, length_normalize=True):
+                max_lengths=None, length_normalize=True, shared=()):
     """Batched beam search over every row and beam at once.
 
     Each row keeps ``beam_size`` hypotheses. A hypothesis that emits EOS is
@@ -158,6 +169,10 @@ def beam_search(step, state, tokens, *, beam_size, max_steps, eos_id, banned=(),
     max_lengths : Tensor of int64, shape (N,), optional
         Per-row bound on the output length (EOS included).
     length_normalize : bool, default=True
+    shared : collection of str, default=()
+        Keys of a dict ``state`` that are the same for every hypothesis of a
+        row (an encoder's memory): repeated to N * beam_size rows once, never
+        reordered (a hypothesis always extends one of its own row's).
 
     Returns
     -------
@@ -193,7 +208,7 @@ def beam_search(step, state, tokens, *, beam_size, max_steps, eos_id, banned=(),
         beam = flat // vocab  # which hypothesis each new one extends
         tokens = (flat % vocab).view(-1)
         origin = (beam + torch.arange(n, device=device).unsqueeze(1) * k).view(-1)  # (N*K,)
-        state = select_rows(state, origin)
+        state = _reorder(state, origin, shared)
         was_finished = finished[origin]
         lengths = lengths[origin] + (~was_finished).long()
         finished = was_finished | (tokens == eos_id)

@@ -142,7 +142,7 @@ class Seq2SeqNetwork(nn.Module):
         emb = self.dropout(self.embedding(targets_in))  # (N, T, emb)
         weights = None
         if self.attention == "bahdanau":
-            h_all, w_all = [], []
+            h_all, w_all, c_all = [], [], []
             states = self.cell.split(state)
             step_weights = [self.cell.step_weights(self.decoder, k, detach=False)
                             for k in range(self.num_layers)]
@@ -152,9 +152,10 @@ class Seq2SeqNetwork(nn.Module):
                 states = self._step_layers(x, states, step_weights)
                 h_all.append(states[-1][0])
                 w_all.append(w_t.squeeze(1))
+                c_all.append(ctx.squeeze(1))
             h = torch.stack(h_all, dim=1)  # (N, T, H)
             weights = torch.stack(w_all, dim=1)  # (N, T, S)
-            context = torch.bmm(weights, memory)
+            context = torch.stack(c_all, dim=1)  # (N, T, E), as each step computed it
         else:
             h, _ = self.decoder(emb, state)  # one fused call over the whole target
             context = None

@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import Interval
 from . import data as _data
 from ._base import BaseSequenceEstimator, _input_params_doc, make_encoder
 from ._validation import _builtin_str, check_sequences
-from .decoding import sample_steps
+from .decoding import GENERATION_TOKEN_BUDGET, sample_steps
 from .modules import LanguageModelNetwork
 from .sampling import RecurrentStepper
 from .serving import InferenceNetwork
@@ -28,7 +28,7 @@ _MIN_TEMPERATURE = 1e-6
 
 #: Most tokens one ``sample`` call may generate (``n_samples * max_length``): the
 #: drawn ids and the returned sequences grow with it (2**27 ids are 1 GiB as int64).
-SAMPLE_TOKEN_BUDGET = 1 << 27
+SAMPLE_TOKEN_BUDGET = GENERATION_TOKEN_BUDGET
 
 #: ``sample`` draws its rows in chunks of at most this many logits per step
 #: (rows * vocabulary size, float32: 16 MiB), so the per-step tensors stay bounded

@@ -21,7 +21,7 @@ from . import _fitted as _f
 from . import data as _data
 from ._base import DEFAULT_STANDARDIZE, BaseSequenceEstimator, _input_params_doc, make_encoder
 from ._validation import check_sequences
-from .decoding import beam_search, greedy_steps, sample_steps
+from .decoding import GENERATION_TOKEN_BUDGET, beam_search, greedy_steps, sample_steps
 from .encoder_decoder import Seq2SeqNetwork
 from .vocab import Vocabulary
 
@@ -31,9 +31,6 @@ AUTO_LENGTH_MARGIN = 5
 #: ... and at most this many times the longest training output (plus the margin).
 AUTO_LENGTH_FACTOR = 2
 
-#: Most tokens one predict / sample call may generate (inputs * output bound), which
-#: bounds the memory of the drawn ids (2**27 int64 ids are 1 GiB).
-GENERATION_TOKEN_BUDGET = 1 << 27
 
 #: Sampling temperatures are clamped to [_MIN_TEMPERATURE, 1 / _MIN_TEMPERATURE].
 _MIN_TEMPERATURE = 1e-6
@@ -381,7 +378,8 @@ class Seq2Seq(BaseSequenceEstimator):
                   max_lengths=bounds)
         if beam_size == 1:
             return greedy_steps(module.stepper(), state, start, **kw)
-        return beam_search(module.stepper(), state, start, beam_size=beam_size, **kw)
+        return beam_search(module.stepper(), state, start, beam_size=beam_size,
+                           shared=("memory", "keys", "mask"), **kw)
 
     def predict(self, X):
         """The most likely output of each input (greedy, or beam search for ``beam_size > 1``).
