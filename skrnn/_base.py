@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
 import textwrap
 import warnings
+from collections.abc import Mapping
 from numbers import Integral, Real
 
 import numpy as np
@@ -31,6 +33,7 @@ from ._validation import check_sequences
 from .cells import CELLS
 from .modules import RecurrentEncoder
 from .vocab import Vocabulary
+from .word_vectors import load_word_vectors
 
 #: ``early_stopping="auto"`` turns early stopping on from this many sequences.
 AUTO_EARLY_STOPPING_MIN_SEQUENCES = 1000
@@ -210,6 +213,8 @@ class BaseSequenceEstimator(BaseEstimator):
         "validation_scores_": _f.Attr(_f.optional(_f.list_of(_f.finite_float))),
         "best_validation_score_": _f.Attr(_f.optional(_f.finite_float)),
         "n_iter_": _f.Attr(_f.int_at_least(0)),
+        # Only fits with word_vectors set it (files written before it existed lack it).
+        "n_word_vectors_": _f.Attr(_f.int_at_least(0), required=False),
     }
 
     #: Values of parameters that files written before the parameter existed
@@ -299,9 +304,22 @@ class BaseSequenceEstimator(BaseEstimator):
     # -- inputs ---------------------------------------------------------------
 
     def _fit_inputs(self, X):
-        """Check X at fit time and learn its vocabularies / feature count."""
+        """Check X at fit time and learn its vocabularies / feature count.
+
+        With ``word_vectors`` (estimators that have the parameter), the
+        vectors are read here and the vocabulary extended with their words;
+        the embedding rows they initialise wait in ``_pending_word_vectors``
+        for the network (:meth:`_fit_staged` applies them and drops them).
+        """
         seqs, kind = check_sequences(X, allowed_kinds=self._allowed_kinds)
         self.input_kind_ = kind
+        source = getattr(self, "word_vectors", None)
+        if source is not None and kind != "tokens":
+            what = "strings (one step per character)" if kind == "chars" else "numeric arrays"
+            raise ValueError(
+                f"word_vectors needs X to hold token lists (lists of str, one word per step); "
+                f"X holds {what}. Split the text into words, or set word_vectors=None."
+            )
         if kind == "numeric":
             self.n_features_in_ = seqs[0].shape[1]
             self.vocabulary_ = None
@@ -311,6 +329,8 @@ class BaseSequenceEstimator(BaseEstimator):
                 seqs, min_freq=self.min_freq, max_size=self.max_vocab_size,
                 bos_eos=self._bos_eos,
             )
+            if source is not None:
+                self._add_word_vectors(source)
             char_dim = getattr(self, "char_embedding_dim", None)
             use_chars = kind == "tokens" and char_dim is not None
             self.char_vocabulary_ = (
@@ -318,6 +338,51 @@ class BaseSequenceEstimator(BaseEstimator):
                 Vocabulary.build(tok for seq in seqs for tok in seq) if use_chars else None
             )
         return seqs
+
+    def _add_word_vectors(self, source):
+        """Read ``source`` and extend ``vocabulary_`` with its words (see ``word_vectors``).
+
+        The vocabulary becomes the training words, in their order, followed
+        by every vector word not among them (in the vectors' order; special
+        tokens such as ``"<unk>"`` are skipped), with the lower-case
+        fallback on. Sets ``n_word_vectors_`` and ``_pending_word_vectors``
+        = ``(ids, vectors, rows)``: embedding row ``ids[i]`` gets
+        ``vectors[rows[i]]``, for every word with a vector (a training word
+        also through its lower-case form).
+        """
+        words, vectors = load_word_vectors(source)
+        dim = vectors.shape[1]
+        if dim != self.embedding_dim:
+            raise ValueError(
+                f"The word vectors have {dim} dimensions but embedding_dim={self.embedding_dim}: "
+                f"the embedding is initialised with them, so set embedding_dim={dim}."
+            )
+        vocab = self.vocabulary_
+        n_special = 4 if vocab.bos_eos else 2  # <pad>, <unk> (, <bos>, <eos>)
+        trained = vocab.itos[n_special:]
+        stoi = vocab.stoi  # the specials (and "<pad>") are keys too: never added
+        extra = [w for w in words if w not in stoi]
+        self.vocabulary_ = Vocabulary(
+            trained + extra, bos_eos=vocab.bos_eos,
+            counts=np.concatenate([vocab.counts[n_special:],
+                                   np.zeros(len(extra), dtype=np.int64)]),
+            lowercase_fallback=True,
+        )
+        index = {w: i for i, w in enumerate(words)}
+        ids, rows = [], []
+        for offset, word in enumerate(trained):
+            row = index.get(word)
+            if row is None:
+                row = index.get(word.lower())
+            if row is not None:
+                ids.append(n_special + offset)
+                rows.append(row)
+        start = n_special + len(trained)
+        ids.extend(range(start, start + len(extra)))
+        rows.extend(index[w] for w in extra)
+        self.n_word_vectors_ = len(ids)
+        self._pending_word_vectors = (np.asarray(ids, dtype=np.int64), vectors,
+                                      np.asarray(rows, dtype=np.int64))
 
     def _check_inputs(self, X):
         """Check X after fit against what was seen at fit time."""
@@ -355,6 +420,11 @@ class BaseSequenceEstimator(BaseEstimator):
                 cfg["standardize"] = True
         else:
             cfg.update(vocab_size=len(self.vocabulary_), embedding_dim=self.embedding_dim)
+            n_vectors = getattr(self, "n_word_vectors_", None)
+            if getattr(self, "freeze_embeddings", False) and n_vectors is not None:
+                # The rows from word_vectors are constants of the network (its config,
+                # so save / load, pickling and warm starts keep them frozen).
+                cfg["frozen_embeddings"] = n_vectors
             if self.char_vocabulary_ is not None:
                 cfg.update(
                     n_chars=len(self.char_vocabulary_),
@@ -500,6 +570,12 @@ class BaseSequenceEstimator(BaseEstimator):
                     # Once, on a fresh fit: partial_fit and warm starts keep the
                     # network's buffers, hence this first fit's statistics.
                     encoder.set_standardization(*feature_standardization(seqs))
+                # Pretrained vectors, likewise once: the estimator keeps no copy of them.
+                pending = self.__dict__.pop("_pending_word_vectors", None)
+                if pending is not None:
+                    _embedding_encoder(self.module_).set_pretrained(*pending)
+                    del pending
+                self._init_network(self.module_)
                 self.optimizer_ = self._new_optimizer(self.module_)
                 # What the network was built from; set_params may change the
                 # parameters later, and save / load keep both (persistence.py).
@@ -548,8 +624,12 @@ class BaseSequenceEstimator(BaseEstimator):
                     "validation_fraction, or set early_stopping=False."
                 )
             perm = rng.permutation(len(data))
-            valid_data = data.subset(np.sort(perm[:n_valid]))
-            train_data = data.subset(np.sort(perm[n_valid:]))
+            groups = self._validation_groups(data)
+            if groups is None:
+                valid_idx, train_idx = np.sort(perm[:n_valid]), np.sort(perm[n_valid:])
+            else:
+                valid_idx, train_idx = grouped_holdout(perm, groups, n_valid)
+            valid_data, train_data = data.subset(valid_idx), data.subset(train_idx)
             validate = lambda module: self._validation_score(module, valid_data)  # noqa: E731
         epoch_batches = self._epoch_batches(train_data, rng)
         loss_fn, sync, verbose = self._batch_loss, None, self.verbose
@@ -582,6 +662,24 @@ class BaseSequenceEstimator(BaseEstimator):
             sync=sync,
             rng=rng,
         )
+
+    def _init_network(self, module):
+        """Fill what a fresh network learns from the data rather than from training.
+
+        Called once per fresh fit, right after the network is built (not by
+        ``partial_fit`` or warm starts, which keep the fitted network). E.g.
+        the tagger stores its tag scheme's valid transitions here.
+        """
+
+    def _validation_groups(self, data):
+        """Group ids of the rows of ``data`` that must fall on one side of the validation split.
+
+        None (the default): rows are held out one by one. An estimator whose
+        rows can share an input (:class:`skrnn.Seq2Seq`: a word with several
+        pronunciations is several pairs) returns one id per row, so that no
+        input is seen in training and scored as "held out".
+        """
+        return None
 
     def _validation_score(self, module, data):
         """``(loss, score)`` of held-out ``data``: its one part, combined."""
@@ -779,6 +877,30 @@ class BaseSequenceEstimator(BaseEstimator):
 
         return save(self, path)
 
+    def _params_for_file(self, params, *, warn=True):
+        """``params`` as :meth:`save` stores them (JSON): paths as str, no vector mapping.
+
+        A path-like value becomes its str. ``word_vectors`` given as a
+        mapping is stored as None (with a warning when ``warn``): the file
+        would otherwise hold every vector twice, and the fitted model does
+        not need them (they are in its embedding). The loaded model predicts
+        and continues training the same; only a fresh ``fit`` of it needs
+        ``word_vectors`` set again.
+        """
+        out = {k: os.fsdecode(os.fspath(v)) if isinstance(v, os.PathLike) else v
+               for k, v in params.items()}
+        if isinstance(out.get("word_vectors"), Mapping):
+            out["word_vectors"] = None
+            if warn:
+                warnings.warn(
+                    f"{type(self).__name__}.save stores word_vectors=None instead of the "
+                    "mapping it was given (the vectors are in the fitted embedding, which is "
+                    "saved): the loaded model predicts the same and can continue training, "
+                    "but refitting it from scratch needs word_vectors set again. Pass the "
+                    "path of a vectors file to have it saved.",
+                    UserWarning, stacklevel=_user_stacklevel())
+        return out
+
     # -- export for serving ------------------------------------------------------------
     # (owned by skrnn/export.py; see its module docstring)
 
@@ -914,9 +1036,41 @@ class BaseSequenceEstimator(BaseEstimator):
                                         self.weight_decay)
 
 
+def grouped_holdout(perm, groups, n_valid):
+    """Split rows into ``(valid, train)`` index arrays with whole groups on either side.
+
+    Groups are taken in the order in which their first row appears in the
+    random permutation ``perm``, until they hold at least ``n_valid`` rows.
+    Raises ValueError when that leaves no row for training.
+    """
+    _, ids = np.unique(np.asarray(groups), return_inverse=True)
+    ids = ids.ravel()
+    position = np.empty(len(perm), dtype=np.int64)
+    position[perm] = np.arange(len(perm))
+    first = np.full(ids.max() + 1, len(perm), dtype=np.int64)
+    np.minimum.at(first, ids, position)
+    order = np.argsort(first, kind="stable")  # groups in random order
+    taken = order[: int(np.searchsorted(np.cumsum(np.bincount(ids)[order]), n_valid)) + 1]
+    in_valid = np.isin(ids, taken)
+    if in_valid.all():
+        raise ValueError(
+            f"early_stopping holds out whole groups of rows with the same input, and the "
+            f"{len(order)} distinct input(s) leave none for training. Use more data, a smaller "
+            "validation_fraction, or set early_stopping=False.")
+    return np.flatnonzero(in_valid), np.flatnonzero(~in_valid)
+
+
 def make_encoder(config):
     """Build the :class:`RecurrentEncoder` described by ``config``."""
     return RecurrentEncoder(**config)
+
+
+def _embedding_encoder(module):
+    """The first :class:`RecurrentEncoder` inside ``module`` that embeds tokens."""
+    for part in module.modules():
+        if isinstance(part, RecurrentEncoder) and part.embedding is not None:
+            return part
+    raise ValueError(f"{type(module).__name__} has no token embedding for word_vectors.")
 
 
 def _standardizing_encoder(module):

@@ -9,7 +9,9 @@ and any sequence length.
 estimator          inputs                                   output
 ================== ======================================== ====================================
 SequenceTagger     ``inputs`` (N, L), ``lengths`` (N,)      ``proba`` (N, L, C): per-step class
-                   [+ ``chars`` (N, L, W)]                  probabilities, columns ``classes_``
+                   [+ ``chars`` (N, L, W)]                  probabilities, columns ``classes_``;
+                                                            with a CRF or a tag scheme (see
+                                                            below) four outputs instead
 SequenceClassifier same, or numeric ``inputs`` (N, L, F)    ``proba`` (N, C)
 SequenceRegressor  same                                     ``prediction`` (N,) or
                                                             (N, n_outputs), in target units
@@ -31,6 +33,16 @@ LanguageModel      ``inputs`` (N, L): ``<bos>`` then the    ``log_proba`` (N, L,
 - ``LanguageModel``: ``<pad>`` and ``<bos>`` have probability 0 (their
   log-probability is ``-inf``), as in ``predict_proba`` and ``score``; the
   last real step gives the probability of ``<eos>``, "the sequence ends".
+- ``SequenceTagger`` with ``crf=True`` or a tag scheme (``tag_scheme_`` not
+  None): decoding is a Viterbi search over the whole sentence, done outside
+  the graph. The outputs are ``scores`` (N, L, C) -- the CRF's emission
+  scores, or per-step log-probabilities for a softmax tagger with a scheme,
+  0 at padded steps -- and ``transitions`` (C, C) [from, to], ``start_transitions`` and
+  ``end_transitions`` (C,), invalid entries at
+  :data:`skrnn.crf.NOT_ALLOWED`. ``skrnn.crf.viterbi_numpy(scores, lengths,
+  transitions, start_transitions, end_transitions)`` returns the ids into
+  ``classes_`` that ``predict`` returns (numpy only, so a server needs no
+  torch).
 - ``SequenceRegressor``: the target standardisation (``y_mean_``,
   ``y_scale_``) is part of the graph; the output is ``(N,)`` when the
   regressor was fitted with 1-D y, as ``predict`` returns.
@@ -99,9 +111,10 @@ def input_names(estimator):
     return names
 
 
-def output_name(estimator):
-    """Name of the exported model's output: "proba", "log_proba" or "prediction"."""
-    return estimator._serving_output
+def output_names(estimator):
+    """Names of the exported model's outputs, in order (the estimator's ``_serving_output``)."""
+    names = estimator._serving_output
+    return [names] if isinstance(names, str) else list(names)
 
 
 def export_inputs(estimator, X):
@@ -276,7 +289,7 @@ def to_onnx(estimator, path):
     estimator._check_fitted()  # an unfitted estimator says so before any missing extra
     _require_onnx()
     return onnx_graph(inference_network(estimator), _example_inputs(estimator), path,
-                      input_names=input_names(estimator), output_names=[output_name(estimator)],
+                      input_names=input_names(estimator), output_names=output_names(estimator),
                       dynamic_shapes=_dynamic_shapes(estimator))
 
 

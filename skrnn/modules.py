@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from .cells import CELLS
+from .crf import LinearChainCRF, masked_scores
 
 
 class Dropout(nn.Dropout):
@@ -156,6 +157,124 @@ class CharCNN(nn.Module):
         return torch.tanh(h.amax(dim=2))  # (U, n_filters)
 
 
+class PartlyFrozenEmbedding(nn.Module):
+    """An embedding table some of whose rows are constants: ``nn.Embedding`` with frozen rows.
+
+    Looked up by the same ids as ``nn.Embedding(num_embeddings,
+    embedding_dim, padding_idx=0)``. The ``n_frozen`` frozen rows are the
+    buffer ``frozen_weight``, the others the parameter ``trainable_weight``
+    (both in id order); the bool buffer ``is_frozen`` (one flag per id) says
+    which is which. Frozen rows are not parameters at all, so nothing that
+    trains can change them: no gradient, optimizer step, weight decay,
+    gradient clipping or data-parallel all-reduce ever sees them, and Adam
+    keeps no state for them (400,000 frozen GloVe rows cost their values
+    only). As buffers they travel with the state dict: saving, pickling,
+    copying and export carry them unchanged.
+
+    Parameters
+    ----------
+    num_embeddings, embedding_dim : int
+    n_frozen : int
+        Number of frozen rows, at most ``num_embeddings - 1``: row 0 is
+        padding, trainable, zero and never updated (as ``nn.Embedding``'s
+        ``padding_idx``). Until :meth:`set_frozen_rows` says which, the last
+        ``n_frozen`` rows are frozen (and zero).
+    """
+
+    padding_idx = 0
+
+    def __init__(self, num_embeddings, embedding_dim, n_frozen):
+        super().__init__()
+        if not 0 <= n_frozen < num_embeddings:
+            raise ValueError(f"n_frozen must be in [0, {num_embeddings - 1}] (row 0, padding, "
+                             f"stays trainable), got {n_frozen}.")
+        self.num_embeddings = num_embeddings
+        self.embedding_dim = embedding_dim
+        self.n_frozen = n_frozen
+        # nn.Embedding's initialisation: N(0, 1), the padding row zero.
+        weight = torch.empty(num_embeddings - n_frozen, embedding_dim)
+        nn.init.normal_(weight)
+        with torch.no_grad():
+            weight[self.padding_idx].zero_()
+        self.trainable_weight = nn.Parameter(weight)
+        self.register_buffer("frozen_weight", torch.zeros(n_frozen, embedding_dim))
+        mask = torch.zeros(num_embeddings, dtype=torch.bool)
+        mask[num_embeddings - n_frozen:] = True
+        self.register_buffer("is_frozen", mask)
+        # Each id's row within its part; follows from is_frozen (so not saved).
+        self.register_buffer("position", self._positions(mask), persistent=False)
+
+    @staticmethod
+    def _positions(mask):
+        return torch.where(mask, mask.cumsum(0) - 1, (~mask).cumsum(0) - 1)
+
+    def forward(self, ids):
+        """``ids`` (any shape) int64 -> embeddings of shape ``ids.shape + (embedding_dim,)``."""
+        pos = self.position[ids]
+        if self.n_frozen == 0:
+            return nn.functional.embedding(pos, self.trainable_weight, self.padding_idx)
+        frozen = self.is_frozen[ids]
+        # Frozen ids read the padding row of the trainable part, which gets no gradient.
+        train = nn.functional.embedding(pos.masked_fill(frozen, self.padding_idx),
+                                        self.trainable_weight, self.padding_idx)
+        fixed = nn.functional.embedding(pos.masked_fill(~frozen, 0), self.frozen_weight)
+        return torch.where(frozen.unsqueeze(-1), fixed, train)
+
+    @property
+    def weight(self):
+        """The whole table, ``(num_embeddings, embedding_dim)``, as ``nn.Embedding.weight``."""
+        return self(torch.arange(self.num_embeddings, device=self.is_frozen.device))
+
+    def set_frozen_rows(self, ids):
+        """Make the rows ``ids`` (distinct, ``n_frozen`` of them, not 0) the frozen ones.
+
+        Values are not moved: fill them with :meth:`set_rows` afterwards.
+        """
+        ids = torch.as_tensor(ids, dtype=torch.long, device=self.is_frozen.device)
+        mask = torch.zeros_like(self.is_frozen)
+        mask[ids] = True
+        self._check_mask(mask)
+        with torch.no_grad():
+            self.is_frozen.copy_(mask)
+            self.position.copy_(self._positions(mask))
+
+    def _check_mask(self, mask):
+        n = int(mask.sum())
+        if n != self.n_frozen or bool(mask[self.padding_idx]):
+            raise ValueError(
+                f"The frozen rows of this embedding must be {self.n_frozen} distinct rows other "
+                f"than {self.padding_idx} (padding); got {n} rows"
+                + (", padding among them." if bool(mask[self.padding_idx]) else "."))
+
+    def set_rows(self, ids, values):
+        """Write ``values`` (``(len(ids), embedding_dim)``) into the rows ``ids``, either part."""
+        ids = torch.as_tensor(ids, dtype=torch.long, device=self.is_frozen.device)
+        values = torch.as_tensor(values).to(self.trainable_weight)
+        frozen = self.is_frozen[ids]
+        pos = self.position[ids]
+        with torch.no_grad():
+            self.frozen_weight[pos[frozen]] = values[frozen]
+            self.trainable_weight[pos[~frozen]] = values[~frozen]
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        n_errors = len(error_msgs)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
+        if len(error_msgs) == n_errors and prefix + "is_frozen" in state_dict:
+            self._check_mask(self.is_frozen)  # a file may hold any mask: refuse a wrong one
+            with torch.no_grad():
+                self.position.copy_(self._positions(self.is_frozen))
+
+    def extra_repr(self):
+        return f"{self.num_embeddings}, {self.embedding_dim}, n_frozen={self.n_frozen}"
+
+
+#: Embedding rows written at a time by :meth:`RecurrentEncoder.set_pretrained`
+#: (bounded extra memory, whatever the number of pretrained vectors).
+_PRETRAINED_CHUNK = 1 << 16
+
+
 class RecurrentEncoder(nn.Module):
     """Inputs -> per-step recurrent features.
 
@@ -182,6 +301,10 @@ class RecurrentEncoder(nn.Module):
         Character features for token input (off when ``n_chars`` is None).
     n_features : int, optional
         For numeric input.
+    frozen_embeddings : int or None, default=None
+        Token input only: the number of embedding rows that stay constant
+        (a :class:`PartlyFrozenEmbedding`; which rows, and their values, are
+        set by :meth:`set_pretrained`). None: a plain ``nn.Embedding``.
     standardize : bool, default=False
         Numeric input only: register the buffers ``input_mean`` and
         ``input_scale`` (shape ``(n_features,)``; 0 and 1 until the caller
@@ -193,10 +316,12 @@ class RecurrentEncoder(nn.Module):
     def __init__(self, cell, hidden_size, num_layers=1, bidirectional=False, dropout=0.0, *,
                  input_dropout=None, vocab_size=None, embedding_dim=None, n_chars=None,
                  char_embedding_dim=None, char_filters=None, n_features=None,
-                 standardize=False):
+                 standardize=False, frozen_embeddings=None):
         super().__init__()
         if (vocab_size is None) == (n_features is None):
             raise ValueError("Give exactly one of vocab_size (tokens) or n_features (numeric).")
+        if frozen_embeddings is not None and vocab_size is None:
+            raise ValueError("frozen_embeddings applies to token input (vocab_size) only.")
         if standardize and n_features is None:
             raise ValueError("standardize applies to numeric input (n_features) only.")
         self.standardize = bool(standardize)
@@ -206,7 +331,11 @@ class RecurrentEncoder(nn.Module):
         self.embedding = None
         self.char_cnn = None
         if vocab_size is not None:
-            self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
+            if frozen_embeddings is None:
+                self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
+            else:
+                self.embedding = PartlyFrozenEmbedding(vocab_size, embedding_dim,
+                                                       frozen_embeddings)
             input_size = embedding_dim
             if n_chars is not None:
                 self.char_cnn = CharCNN(n_chars, char_embedding_dim, char_filters)
@@ -229,6 +358,42 @@ class RecurrentEncoder(nn.Module):
                     raise ValueError(f"Expected shape {tuple(buffer.shape)}, got "
                                      f"{tuple(values.shape)}.")
                 buffer.copy_(values)
+
+    def set_pretrained(self, ids, vectors, rows=None):
+        """Initialise the embedding rows ``ids`` with pretrained vectors.
+
+        Row ``ids[i]`` gets ``vectors[rows[i]]`` (``vectors[i]`` when
+        ``rows`` is None). With ``frozen_embeddings`` these rows become the
+        frozen ones (there must be exactly that many); the other rows keep
+        their random initialisation. Written in chunks: the extra memory is
+        bounded whatever the number of vectors.
+
+        Parameters
+        ----------
+        ids : 1-D array-like of int
+            Distinct token ids, none of them 0 (padding).
+        vectors : 2-D array (numpy or torch) of shape (n, embedding_dim)
+        rows : 1-D array-like of int, optional
+            Which row of ``vectors`` each id gets.
+        """
+        if self.embedding is None:
+            raise ValueError("Pretrained vectors need token input (an embedding).")
+        ids = torch.as_tensor(ids, dtype=torch.long)
+        if vectors.shape[-1] != self.embedding.embedding_dim:
+            raise ValueError(f"The vectors have {vectors.shape[-1]} values, the embedding "
+                             f"{self.embedding.embedding_dim}.")
+        frozen = isinstance(self.embedding, PartlyFrozenEmbedding)
+        if frozen:
+            self.embedding.set_frozen_rows(ids)
+        for start in range(0, len(ids), _PRETRAINED_CHUNK):
+            part = slice(start, start + _PRETRAINED_CHUNK)
+            values = vectors[part] if rows is None else vectors[rows[part]]
+            if frozen:
+                self.embedding.set_rows(ids[part], values)
+            else:
+                weight = self.embedding.weight
+                with torch.no_grad():
+                    weight[ids[part].to(weight.device)] = torch.as_tensor(values).to(weight)
 
     def embed(self, batch):
         """The per-step input representation, (N, L, E)."""
@@ -256,17 +421,62 @@ class RecurrentEncoder(nn.Module):
 
 
 class TaggingNetwork(nn.Module):
-    """Encoder plus a per-step linear classifier: (N, L) inputs -> (N, L, C) logits."""
+    """Encoder plus a per-step linear classifier: (N, L) inputs -> (N, L, C) scores.
 
-    def __init__(self, encoder, n_classes, dropout=0.0):
+    Parameters
+    ----------
+    encoder : RecurrentEncoder
+    n_classes : int
+    dropout : float, default=0.0
+    crf : bool, default=False
+        Add a linear-chain CRF (:class:`skrnn.crf.LinearChainCRF`): the
+        scores are its emission scores, and its learned transition scores
+        join them in the loss and in decoding.
+    constrained : bool, default=False
+        Without a CRF: keep bool buffers of the valid transitions (a tag
+        scheme's, filled by :meth:`set_constraints`), so that decoding over
+        the per-step log-probabilities only produces valid sequences.
+    """
+
+    def __init__(self, encoder, n_classes, dropout=0.0, *, crf=False, constrained=False):
         super().__init__()
         self.encoder = encoder
         self.dropout = Dropout(dropout)
         self.head = nn.Linear(encoder.output_size, n_classes)
+        self.crf = LinearChainCRF(n_classes) if crf else None
+        self.constrained = bool(constrained) and not crf
+        if self.constrained:
+            self.register_buffer("allowed", torch.ones(n_classes, n_classes, dtype=torch.bool))
+            self.register_buffer("start_allowed", torch.ones(n_classes, dtype=torch.bool))
+            self.register_buffer("end_allowed", torch.ones(n_classes, dtype=torch.bool))
 
     def forward(self, batch):
         out, _ = self.encoder(batch)  # (N, L, D*H)
         return self.head(self.dropout(out))  # (N, L, C)
+
+    def set_constraints(self, allowed, start_allowed, end_allowed):
+        """Store which transitions, first and last tags are valid (bool arrays)."""
+        holder = self.crf if self.crf is not None else self
+        for name, value in (("allowed", allowed), ("start_allowed", start_allowed),
+                            ("end_allowed", end_allowed)):
+            getattr(holder, name).copy_(torch.as_tensor(value, dtype=torch.bool))
+
+    def transition_scores(self):
+        """``(transitions, start, end)`` for chain decoding, or None (tag by tag).
+
+        The CRF's learned scores, or zeros for a constrained softmax; invalid
+        entries at :data:`skrnn.crf.NOT_ALLOWED` either way.
+        """
+        if self.crf is not None:
+            return self.crf.scores()
+        if self.constrained:
+            return masked_scores(self.allowed, self.start_allowed, self.end_allowed)
+        return None
+
+    def chain_emissions(self, scores):
+        """What chain decoding adds up per step: the CRF's scores, else log-probabilities."""
+        scores = scores.float()
+        return scores if self.crf is not None else torch.log_softmax(scores, dim=-1)
 
 
 class LanguageModelNetwork(nn.Module):

@@ -19,7 +19,9 @@ The string metadata holds one JSON document under the key ``"skrnn"``::
      "estimator": "SequenceTagger", "params": {...}, "attributes": {...},
      "optimizer": {"param_groups": [...], "state": ...}}
 
-``params`` are ``get_params(deep=False)``; a parameter a file lacks (it was
+``params`` are ``get_params(deep=False)`` as the estimator's
+``_params_for_file`` stores them (a path as its str; ``word_vectors`` given
+as a mapping as None, with a warning); a parameter a file lacks (it was
 written before the parameter existed) takes the value in the class's
 ``_legacy_params`` that reproduces how that model was fitted, else its
 default. ``attributes`` are what the
@@ -117,7 +119,10 @@ def save(estimator, path):
     estimator._check_fitted()
     path = os.fspath(path)
     encoder = _Encoder()
-    params = estimator.get_params(deep=False)
+    live = estimator.get_params(deep=False)
+    # Values JSON cannot hold as given (paths, a mapping of word vectors), as the
+    # estimator says to store them; see BaseSequenceEstimator._params_for_file.
+    params = estimator._params_for_file(live)
     # What the estimator itself chose to persist; not __getstate__, which would
     # also serialise the network and optimizer to bytes only to throw them away.
     state = estimator._fitted_state()
@@ -125,6 +130,9 @@ def save(estimator, path):
         k: v for k, v in state.items()
         if k not in params and k not in _REBUILT and k not in _PICKLE_ONLY
     }
+    if isinstance(attributes.get("_fitted_params"), dict):
+        attributes["_fitted_params"] = estimator._params_for_file(
+            attributes["_fitted_params"], warn=False)
     undeclared = sorted(set(attributes) - set(type(estimator)._fitted_attributes))
     if undeclared:
         # load accepts exactly the declared attributes: refuse now rather than
@@ -147,7 +155,7 @@ def save(estimator, path):
                 # One RandomState object as both random_state and _random_state
                 # stays one object after loading.
                 {"$type": "same_as_param", "name": "random_state"}
-                if isinstance(v, np.random.RandomState) and v is params.get("random_state")
+                if isinstance(v, np.random.RandomState) and v is live.get("random_state")
                 else encoder.encode(v, f"attribute {k!r}")
             )
             for k, v in attributes.items()
@@ -231,9 +239,13 @@ class _Encoder:
                 return {"$type": "scalar", "dtype": "str", "value": str(value)}
         if t is Vocabulary:
             state = value.to_state()
-            return {"$type": "Vocabulary", "itos": self.encode(state["itos"], where),
-                    "bos_eos": state["bos_eos"],
-                    "counts": self._encode_array(state["counts"], where)}
+            encoded = {"$type": "Vocabulary", "itos": self.encode(state["itos"], where),
+                       "bos_eos": state["bos_eos"],
+                       "counts": self._encode_array(state["counts"], where)}
+            if state["lowercase_fallback"]:
+                # Only when on: files without it (all written before it existed) read as off.
+                encoded["lowercase_fallback"] = True
+            return encoded
         if t is torch.device:
             return {"$type": "device", "value": str(value)}
         if t is np.random.RandomState:
@@ -741,6 +753,8 @@ class _Decoder:
         _expect(isinstance(counts, np.ndarray) and counts.dtype.kind == "i",
                 f"{where} holds a malformed Vocabulary: its counts are not an int array.")
         state = {"itos": value.get("itos"), "bos_eos": value.get("bos_eos"), "counts": counts}
+        if "lowercase_fallback" in value:
+            state["lowercase_fallback"] = value["lowercase_fallback"]  # from_state checks it
         try:
             return Vocabulary.from_state(state)
         except ValueError as exc:

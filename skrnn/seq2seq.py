@@ -23,6 +23,7 @@ from ._base import DEFAULT_STANDARDIZE, BaseSequenceEstimator, _input_params_doc
 from ._validation import check_sequences
 from .decoding import GENERATION_TOKEN_BUDGET, beam_search, greedy_steps, sample_steps
 from .encoder_decoder import Seq2SeqNetwork
+from .metrics import exact_match_accuracy
 from .vocab import Vocabulary
 
 #: ``max_output_length="auto"``: an output may be this much longer than the
@@ -107,7 +108,9 @@ class Seq2Seq(BaseSequenceEstimator):
     early_stopping : "auto" or bool, default="auto"
         Hold out ``validation_fraction`` of the pairs and stop when their
         log-likelihood per output token stops improving; "auto": on from
-        1,000 pairs. The best epoch's weights are kept.
+        1,000 pairs. The best epoch's weights are kept. Pairs with the same
+        input (a word with two pronunciations) are held out together, so no
+        held-out input was seen in training.
     validation_fraction : float, default=0.1
     n_iter_no_change : int, default=3
     tol : float, default=1e-4
@@ -332,6 +335,13 @@ class Seq2Seq(BaseSequenceEstimator):
                 out[1][idx] = mask.sum(1).cpu().numpy()
         return out
 
+    def _validation_groups(self, data):
+        # A word with several pronunciations is several pairs: hold all of them
+        # out together, or the validation score rewards memorising the input.
+        keys = np.empty(len(data), dtype=object)
+        keys[:] = [x.tobytes() for x in data.inputs]  # one dtype and width for all rows
+        return keys
+
     def _validation_partial(self, module, data):
         total, count = self._pair_log_likelihoods(module, data)
         return float(total.sum()), int(count.sum())
@@ -428,7 +438,7 @@ class Seq2Seq(BaseSequenceEstimator):
         """
         predicted = self.predict(X)
         targets, _ = self._check_targets(y, len(predicted), first=False)
-        return float(np.mean([_same(p, t) for p, t in zip(predicted, targets)]))
+        return exact_match_accuracy(targets, predicted)
 
     def sample(self, X, temperature=1.0, top_k=None, random_state=None, stop_at_eos=True,
                max_length=None):
@@ -673,6 +683,3 @@ def onnx_greedy_decode(path, inputs, lengths):
         result.append([itos[i] for i in (row[: end[0]] if end.size else row)])
     return result
 
-
-def _same(predicted, target):
-    return list(predicted) == list(target)

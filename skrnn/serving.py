@@ -23,10 +23,11 @@ class InferenceNetwork(nn.Module):
         A network with a ``RecurrentEncoder`` (``network.encoder``), on the
         CPU. Call ``.eval()`` before use (:func:`inference_network`
         does), so that dropout is off.
-    output : {"proba", "log_proba", "regression"}
+    output : {"proba", "log_proba", "scores", "regression"}
         Softmax over the last axis; log-softmax with the ``banned`` ids at
-        -inf (language model); or regression outputs mapped back to the
-        target units.
+        -inf (language model); a tagger's chain-decoding scores
+        (``network.chain_emissions``); or regression outputs mapped back to
+        the target units.
     banned : list of int, optional
         Ids with probability 0 ("log_proba" only).
     y_mean, y_scale : array-like of shape (n_outputs,), optional
@@ -72,6 +73,8 @@ class InferenceNetwork(nn.Module):
             out = self.network(batch)  # (N, L, C) or (N, C)
             if self.output == "proba":
                 out = torch.softmax(out, dim=-1)
+            elif self.output == "scores":  # what a tagger's chain decoder adds up
+                out = self.network.chain_emissions(out)
             else:
                 out = out * self.y_scale + self.y_mean  # (N, n_outputs)
                 if self.squeeze:
@@ -81,3 +84,26 @@ class InferenceNetwork(nn.Module):
             padded = torch.arange(longest, device=inputs.device) >= lengths.unsqueeze(1)
             out = out.masked_fill(padded.unsqueeze(2), 0.0)  # (N, L, C)
         return out
+
+
+class ChainServingNetwork(nn.Module):
+    """A tagger that decodes over a chain (CRF or tag scheme), for export.
+
+    Returns the per-step scores the decoder adds up -- a CRF's emission
+    scores, or log-probabilities for a softmax tagger with a tag scheme --
+    zeroed at padded steps, and the transition scores ``(C, C)`` [from, to],
+    ``start`` and ``end`` ``(C,)`` with invalid entries at
+    :data:`skrnn.crf.NOT_ALLOWED`. :func:`skrnn.crf.viterbi_numpy` on these
+    outputs gives the labels of ``predict`` (as ids into ``classes_``).
+    """
+
+    def __init__(self, network):
+        super().__init__()
+        self.scores = InferenceNetwork(network, "scores")
+        self.network = network
+
+    def forward(self, inputs, lengths, chars=None):
+        scores = self.scores(inputs, lengths, chars)
+        transitions, start, end = self.network.transition_scores()
+        # Fresh tensors: an exported graph may not return views of its weights.
+        return scores, transitions.clone(), start.clone(), end.clone()

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import warnings
+from collections.abc import Mapping
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.base import _fit_context
+from sklearn.utils._param_validation import StrOptions
 
 from . import _fitted as _f
+from . import crf as _crf
 from . import data as _data
+from . import tag_schemes as _schemes
 from ._base import (
     DEFAULT_STANDARDIZE,
     BaseSequenceEstimator,
@@ -16,9 +23,10 @@ from ._base import (
     _input_params_doc,
     make_encoder,
 )
+from ._torch import _user_stacklevel
 from ._validation import check_label_sequences
 from .modules import TaggingNetwork
-from .serving import InferenceNetwork
+from .serving import ChainServingNetwork, InferenceNetwork
 
 
 class SequenceTagger(BaseSequenceEstimator):
@@ -59,6 +67,61 @@ class SequenceTagger(BaseSequenceEstimator):
         Dropout between recurrent layers and before the output layer
         (training only); on the input representation as ``input_dropout``
         says.
+    crf : bool, default=False
+        Put a linear-chain CRF on top (Lample et al. 2016): learned scores
+        for every tag-to-tag transition (plus the first and the last tag)
+        join the per-step scores; training maximises each sentence's
+        log-likelihood (the forward algorithm, batched and exact on padded
+        batches; the loss is reported per token), ``predict`` is Viterbi
+        decoding and ``predict_proba`` the per-step marginals
+        (forward-backward). The CRF can trade a tag against its neighbours
+        (``B-PER I-PER`` together); a per-step softmax cannot.
+    tag_scheme : {"auto", "iob1", "iob2", "bioes", "bmes"} or None, default="auto"
+        Which tag sequences are valid (see :mod:`skrnn.tag_schemes` for the
+        exact rules): invalid transitions, first and last tags are excluded
+        from the CRF's partition function and from decoding, so ``predict``
+        never returns an invalid sequence (e.g. ``O I-PER``, ``B-PER I-LOC``);
+        without a CRF, decoding is constrained over the per-step
+        probabilities (the most probable valid sequence, and
+        ``predict_proba`` the marginals of that constrained distribution).
+        "auto" detects IOB2 (labels ``O`` / ``B-X`` / ``I-X``) or BIOES (with
+        ``E-X`` / ``S-X``) from the labels; if a training sequence breaks
+        IOB2, IOB1 is used, and if it breaks that too (or BIOES), nothing is
+        constrained, with a warning. Other labels (POS tags, ints): nothing
+        constrained. A scheme given by name must hold for every training
+        sequence. None: tag by tag, unconstrained. The resolved scheme is
+        ``tag_scheme_``.
+    word_vectors : str, path-like, mapping or None, default=None
+        Pretrained word vectors for token input, read by ``fit`` (never
+        downloaded): the path of a word2vec (text or binary), GloVe or
+        fastText ``.vec`` file, optionally gzip-compressed (the format is
+        detected from the content; see :mod:`skrnn.word_vectors`), or a
+        mapping word -> 1-D array-like. Their dimension must equal
+        ``embedding_dim``. The vocabulary is the training words (as
+        ``min_freq`` and ``max_vocab_size`` select them) followed by every
+        other vector word, so a word never seen in training but present in
+        the vectors keeps its vector at predict time; a token not found as
+        written is looked up in lower case (GloVe is lower-case), as in
+        Lample et al. (2016). The embedding rows of words with a vector (a
+        training word's own, else its lower-case form's) start from it,
+        unscaled. Read once per fresh fit: ``partial_fit`` and
+        ``warm_start`` keep the fitted embedding, and the estimator keeps no
+        copy of the vectors (they are in the embedding). Every vector word
+        joins the vocabulary, so the embedding grows with the file: filter a
+        large file (or pass a mapping of the words you need) to save memory.
+        Token lists only (strings or numeric X are an error). ``save``
+        stores a path as its str and a mapping as None (with a warning; the
+        loaded model predicts and continues training the same, only
+        refitting it needs the vectors again).
+    freeze_embeddings : bool, default=False
+        Keep the embedding rows that come from ``word_vectors`` fixed at the
+        given vectors during all training (``fit``, ``partial_fit``, warm
+        starts, data-parallel training; weight decay does not touch them).
+        Rows of training words without a vector, ``<unk>`` and the character
+        features still train. Part of the network (the rows are constant
+        buffers, not parameters, so Adam keeps no state for them), hence
+        kept by ``save`` / ``load`` and pickling; changing it needs a fresh
+        fit. No effect without ``word_vectors``.
 """ + _input_params_doc(("tokens", "chars", "numeric")) + """\
     clip_value : float or None, default=5.0
         Clip each gradient element to ``[-clip_value, clip_value]``.
@@ -113,6 +176,13 @@ class SequenceTagger(BaseSequenceEstimator):
         Characters of the character CNN, for token input.
     n_features_in_ : int
         Features per step (numeric input only).
+    n_word_vectors_ : int
+        Number of vocabulary entries whose embedding row was initialised from
+        ``word_vectors`` (training words with a vector, exact or lower-cased,
+        plus the vector words added). Only when fitted with ``word_vectors``.
+    tag_scheme_ : str or None
+        The tag scheme decoding is constrained by (``tag_scheme`` with
+        "auto" resolved), or None.
 """ + _input_attributes_doc() + """\
     module_ : torch.nn.Module
         The trained network.
@@ -156,9 +226,23 @@ class SequenceTagger(BaseSequenceEstimator):
     ['DET', 'NOUN', 'VERB']
     """
 
-    _parameter_constraints: dict = {**BaseSequenceEstimator._parameter_constraints}
-    _fitted_attributes: dict = {**BaseSequenceEstimator._fitted_attributes,
-                                "classes_": _f.Attr(_f.class_labels)}
+    _parameter_constraints: dict = {
+        **BaseSequenceEstimator._parameter_constraints,
+        "crf": ["boolean"],
+        "tag_scheme": [StrOptions({"auto", *_schemes.SCHEMES}), None],
+        "word_vectors": [str, os.PathLike, Mapping, None],
+        "freeze_embeddings": ["boolean"],
+    }
+    _fitted_attributes: dict = {
+        **BaseSequenceEstimator._fitted_attributes,
+        "classes_": _f.Attr(_f.class_labels),
+        # Absent from files written before tag schemes existed (nothing constrained).
+        "tag_scheme_": _f.Attr(_f.optional(_f.one_of(*_schemes.SCHEMES)), required=False),
+    }
+    # Models fitted before these parameters existed decoded tag by tag, unconstrained.
+    _legacy_params: dict = {**BaseSequenceEstimator._legacy_params, "crf": False,
+                            "tag_scheme": None, "word_vectors": None,
+                            "freeze_embeddings": False}
 
     def __init__(
         self,
@@ -173,6 +257,10 @@ class SequenceTagger(BaseSequenceEstimator):
         min_freq=1,
         max_vocab_size=None,
         dropout=0.5,
+        crf=False,
+        tag_scheme="auto",
+        word_vectors=None,
+        freeze_embeddings=False,
         input_dropout="auto",
         standardize=DEFAULT_STANDARDIZE,
         clip_value=5.0,
@@ -200,6 +288,10 @@ class SequenceTagger(BaseSequenceEstimator):
         self.min_freq = min_freq
         self.max_vocab_size = max_vocab_size
         self.dropout = dropout
+        self.crf = crf
+        self.tag_scheme = tag_scheme
+        self.word_vectors = word_vectors
+        self.freeze_embeddings = freeze_embeddings
         self.input_dropout = input_dropout
         self.standardize = standardize
         self.clip_value = clip_value
@@ -271,13 +363,18 @@ class SequenceTagger(BaseSequenceEstimator):
         -------
         list of ndarray
             One 1-D array of labels (from ``classes_``) per sequence, of the
-            sequence's length.
+            sequence's length: the best sequence by Viterbi decoding with a
+            CRF or a tag scheme, else each step's most probable label.
         """
-        ids = self._predict_outputs(X, _argmax_per_sequence)
+        ids = self._predict_outputs(X, _decode_per_sequence)
         return [self.classes_[i] for i in ids]
 
     def predict_proba(self, X):
         """Predict per-step class probabilities.
+
+        With a CRF (or a tag scheme) these are the marginals of the whole
+        sentence's distribution, P(tag at step t | sentence), computed by the
+        forward-backward algorithm; otherwise each step's softmax.
 
         Returns
         -------
@@ -315,6 +412,65 @@ class SequenceTagger(BaseSequenceEstimator):
 
     # -- hooks ------------------------------------------------------------------
 
+    def _chain(self):
+        """``(scheme, allowed, start_allowed, end_allowed)`` of the fitted tag scheme, or None."""
+        scheme = getattr(self, "tag_scheme_", None)
+        if scheme is None:
+            return None
+        return (scheme, *_schemes.allowed_transitions(self.classes_, scheme))
+
+    def _resolve_tag_scheme(self, ids):
+        """The scheme this fit constrains decoding with: ``tag_scheme`` with "auto" resolved.
+
+        "auto" detects IOB2 / BIOES from ``classes_``; training sequences that
+        break the detected scheme fall back to IOB1 (whose entities may begin
+        with I-) and then to no constraint, so "auto" never refuses data. A
+        scheme given by name must hold for every training sequence.
+        """
+        if self.tag_scheme != "auto":
+            if self.tag_scheme is not None:
+                self._check_valid(ids, self.tag_scheme)
+            return self.tag_scheme
+        scheme = _schemes.detect_scheme(self.classes_)
+        candidates = {"iob2": ["iob2", "iob1"], "bioes": ["bioes"]}.get(scheme, [])
+        for candidate in candidates:
+            if self._violation(ids, candidate) is None:
+                return candidate
+        if candidates:
+            warnings.warn(
+                f"SequenceTagger: the labels look like {scheme.upper()} tags, but "
+                f"{self._violation_text(ids, candidates[-1])}; tag_scheme='auto' constrains "
+                "nothing. Fix the tags, or pass tag_scheme=None to silence this warning.",
+                UserWarning, stacklevel=_user_stacklevel())
+        return None
+
+    def _violation(self, ids, scheme):
+        """``(sequence index, step)`` of the first tag breaking ``scheme``, or None."""
+        allowed, start, end = _schemes.allowed_transitions(self.classes_, scheme)
+        for i, seq in enumerate(ids):
+            step = _schemes.first_violation(seq, allowed, start, end)
+            if step is not None:
+                return i, step
+        return None
+
+    def _violation_text(self, ids, scheme):
+        i, step = self._violation(ids, scheme)
+        tags = self.classes_[ids[i]]
+        if step == 0:
+            what = f"starts with {tags[0]}"
+        elif step == len(tags):
+            what = f"ends with {tags[-1]}"
+        else:
+            what = f"has {tags[step - 1]} -> {tags[step]} at step {step}"
+        return f"y[{i}] {what}, invalid under {scheme}"
+
+    def _check_valid(self, ids, scheme):
+        if self._violation(ids, scheme) is not None:
+            hint = " (IOB1 data: tag_scheme='iob1')" if scheme == "iob2" else ""
+            raise ValueError(
+                f"{self._violation_text(ids, scheme)}. Fix the tags, choose the scheme the "
+                f"data follows{hint}, or pass tag_scheme=None to constrain nothing.")
+
     def _check_fit_targets(self, y, seqs, *, classes=None, first=True):
         labels = check_label_sequences(y, seqs, self.input_kind_)
         if first:
@@ -349,36 +505,79 @@ class SequenceTagger(BaseSequenceEstimator):
                 "in `classes` to the first partial_fit call."
             )
         bounds = np.cumsum([len(s) for s in labels])[:-1]
-        return np.split(pos.astype(np.int64), bounds)
+        ids = np.split(pos.astype(np.int64), bounds)
+        if first:
+            self.tag_scheme_ = self._resolve_tag_scheme(ids)
+        elif self.tag_scheme_ is not None:
+            # A CRF would score an invalid gold path at NOT_ALLOWED: refuse it clearly.
+            self._check_valid(ids, self.tag_scheme_)
+        return ids
+
+    def _init_network(self, module):
+        chain = self._chain()
+        if chain is not None:
+            module.set_constraints(*chain[1:])
+
+    @property
+    def _serving_output(self):
+        # Chain decoding needs the transition scores next to the per-step scores.
+        config = self.__dict__.get("_network_config_", {})
+        if config.get("crf") or config.get("constrained"):
+            return ("scores", "transitions", "start_transitions", "end_transitions")
+        return "proba"
 
     def _serving_network(self, network):
+        if network.transition_scores() is not None:
+            return ChainServingNetwork(network)
         return InferenceNetwork(network, "proba")
 
     def _network_config(self):
-        return {"n_classes": len(self.classes_), "dropout": self.dropout}
+        config = {"n_classes": len(self.classes_), "dropout": self.dropout}
+        # Keys only where they change the network, so older configs compare equal.
+        if self.crf:
+            config["crf"] = True
+        elif self.tag_scheme_ is not None:
+            config["constrained"] = True
+        return config
 
     def _build_network(self, config):
         return TaggingNetwork(make_encoder(config["encoder"]), config["n_classes"],
-                              config["dropout"])
+                              config["dropout"], crf=config.get("crf", False),
+                              constrained=config.get("constrained", False))
 
     def _batch_loss(self, module, batch):
         logits = module(batch)  # (N, L, C)
         n = batch.n_steps
-        loss = F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten(),
+        # Per token for the CRF too (its sequence NLL over the tokens), so the
+        # divergence guard's scale, log(n_classes) per token, holds for both.
+        return self._summed_loss(module, logits, batch) / n, n
+
+    @staticmethod
+    def _summed_loss(module, logits, batch):
+        """Summed loss of a batch: the CRF's sequence NLL, or per-step cross-entropy."""
+        # Data-parallel training passes the DistributedDataParallel wrapper; the
+        # CRF's gradients are still all-reduced (DDP hooks every parameter).
+        crf = getattr(module, "module", module).crf
+        if crf is not None:
+            tags = batch.targets.clamp(min=0)  # padding holds IGNORE_INDEX
+            return crf.neg_log_likelihood(logits.float(), batch.lengths, tags).sum()
+        return F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten(),
                                ignore_index=_data.IGNORE_INDEX, reduction="sum")
-        return loss / n, n
 
     def _validation_partial(self, module, data):
-        """Summed loss, correct tags and tag count of ``data`` (data-parallel ranks add them up)."""
+        """Summed loss, correct tags and tag count of ``data`` (data-parallel ranks add them up).
+
+        The tags are decoded as ``predict`` decodes them (Viterbi with a CRF
+        or a tag scheme), so early stopping selects what ``predict`` returns.
+        """
         total_loss, correct, n = 0.0, 0, 0
         for idx in self._inference_batches(data.lengths):
             batch = _data.collate(data, idx, self.device_)
             logits = module(batch)  # (N, L, C)
             mask = batch.targets != _data.IGNORE_INDEX
-            total_loss += F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten(),
-                                          ignore_index=_data.IGNORE_INDEX,
-                                          reduction="sum").item()
-            correct += int(((logits.argmax(-1) == batch.targets) & mask).sum())
+            total_loss += self._summed_loss(module, logits, batch).item()
+            correct += int(((_decode(module, logits, batch.lengths) == batch.targets)
+                            & mask).sum())
             n += int(mask.sum())
         return total_loss, correct, n
 
@@ -387,11 +586,25 @@ class SequenceTagger(BaseSequenceEstimator):
         return total_loss / n, correct / n
 
 
-def _argmax_per_sequence(module, batch):
-    pred = module(batch).argmax(-1).cpu().numpy()  # (N, L)
+def _decode(module, logits, lengths):
+    """(N, L) tag ids: Viterbi over the chain scores, or the per-step argmax."""
+    chain = module.transition_scores()
+    if chain is None:
+        return logits.argmax(-1)
+    return _crf.viterbi(module.chain_emissions(logits), lengths, *chain)
+
+
+def _decode_per_sequence(module, batch):
+    pred = _decode(module, module(batch), batch.lengths).cpu().numpy()  # (N, L)
     return [row[:length] for row, length in zip(pred, batch.lengths.tolist())]
 
 
 def _proba_per_sequence(module, batch):
-    proba = torch.softmax(module(batch).float(), dim=-1).cpu().numpy()  # (N, L, C)
+    logits = module(batch).float()
+    chain = module.transition_scores()
+    if chain is None:
+        proba = torch.softmax(logits, dim=-1)
+    else:
+        proba = _crf.marginals(module.chain_emissions(logits), batch.lengths, *chain)
+    proba = proba.cpu().numpy()  # (N, L, C)
     return [p[:length] for p, length in zip(proba, batch.lengths.tolist())]

@@ -29,6 +29,13 @@ class Vocabulary:
     counts : sequence of int, optional
         Training frequency of each real token (same order as ``tokens``);
         used to replace rare words by ``<unk>`` during training.
+    lowercase_fallback : bool, default=False
+        A str token that is not in the vocabulary is looked up again in
+        lower case before it becomes ``<unk>`` (``"Paris"`` reads as
+        ``"paris"`` if only that is known), as Lample et al. (2016) matched
+        words to lower-cased pretrained vectors. Tokens in the vocabulary
+        always read as themselves. Estimators turn it on with
+        ``word_vectors`` (GloVe's vectors are lower-case).
 
     Notes
     -----
@@ -49,9 +56,10 @@ class Vocabulary:
     the rule above.
     """
 
-    def __init__(self, tokens, *, bos_eos=False, counts=None):
+    def __init__(self, tokens, *, bos_eos=False, counts=None, lowercase_fallback=False):
         specials = [PAD, UNK] + ([BOS, EOS] if bos_eos else [])
         self.bos_eos = bos_eos
+        self.lowercase_fallback = bool(lowercase_fallback)
         self.itos = specials + [t for t in tokens if t not in specials]
         self.stoi = {t: i for i, t in enumerate(self.itos)}
         self.stoi[PAD] = self.unk_id
@@ -74,7 +82,8 @@ class Vocabulary:
         return 3 if self.bos_eos else None
 
     @classmethod
-    def build(cls, sequences, *, min_freq=1, max_size=None, bos_eos=False):
+    def build(cls, sequences, *, min_freq=1, max_size=None, bos_eos=False,
+              lowercase_fallback=False):
         """Count tokens in ``sequences`` and keep the frequent ones.
 
         Parameters
@@ -87,6 +96,8 @@ class Vocabulary:
             Keep at most this many real tokens, the most frequent ones.
         bos_eos : bool, default=False
             Reserve ``<bos>`` / ``<eos>``.
+        lowercase_fallback : bool, default=False
+            See :class:`Vocabulary`.
 
         Returns
         -------
@@ -100,7 +111,8 @@ class Vocabulary:
         )
         if max_size is not None:
             items = items[:max_size]
-        return cls([t for t, _ in items], bos_eos=bos_eos, counts=[c for _, c in items])
+        return cls([t for t, _ in items], bos_eos=bos_eos, counts=[c for _, c in items],
+                   lowercase_fallback=lowercase_fallback)
 
     def to_state(self):
         """Everything that defines the vocabulary, as plain values.
@@ -108,12 +120,14 @@ class Vocabulary:
         Returns
         -------
         dict
-            ``{"itos": list of str, "bos_eos": bool, "counts": int64 ndarray}``:
-            every token in id order (specials first) and its training count.
-            :meth:`from_state` turns it back into an equal vocabulary.
+            ``{"itos": list of str, "bos_eos": bool, "counts": int64 ndarray,
+            "lowercase_fallback": bool}``: every token in id order (specials
+            first) and its training count. :meth:`from_state` turns it back
+            into an equal vocabulary.
         """
         return {"itos": list(self.itos), "bos_eos": bool(self.bos_eos),
-                "counts": self.counts.copy()}
+                "counts": self.counts.copy(),
+                "lowercase_fallback": bool(self.lowercase_fallback)}
 
     @classmethod
     def from_state(cls, state):
@@ -123,7 +137,9 @@ class Vocabulary:
         ----------
         state : dict
             With ``"itos"`` (list of str, specials first), ``"bos_eos"``
-            (bool) and ``"counts"`` (1-D integer array, one count per token).
+            (bool) and ``"counts"`` (1-D integer array, one count per token),
+            and optionally ``"lowercase_fallback"`` (bool; absent, as in
+            states written before it existed: False).
 
         Returns
         -------
@@ -136,13 +152,20 @@ class Vocabulary:
             vocabulary (misplaced specials, duplicate tokens, a count per
             token missing).
         """
-        if not isinstance(state, dict) or set(state) != {"itos", "bos_eos", "counts"}:
+        required = {"itos", "bos_eos", "counts"}
+        if not isinstance(state, dict) or not (
+                required <= set(state) <= required | {"lowercase_fallback"}):
+            got = sorted(state) if isinstance(state, dict) else type(state).__name__
             raise ValueError(
                 "A Vocabulary state must be a dict with the keys 'itos', 'bos_eos' and "
-                "'counts', as Vocabulary.to_state() returns; got "
-                f"{sorted(state) if isinstance(state, dict) else type(state).__name__}."
+                "'counts' (and optionally 'lowercase_fallback'), as Vocabulary.to_state() "
+                f"returns; got {got}."
             )
         itos, bos_eos, counts = state["itos"], state["bos_eos"], state["counts"]
+        fallback = state.get("lowercase_fallback", False)
+        if type(fallback) is not bool:
+            raise ValueError("A Vocabulary state's 'lowercase_fallback' must be a bool, got "
+                             f"{type(fallback).__name__}.")
         if type(itos) is not list or not all(type(t) is str for t in itos):
             raise ValueError("A Vocabulary state's 'itos' must be a list of str (the tokens).")
         if type(bos_eos) is not bool:
@@ -172,7 +195,8 @@ class Vocabulary:
             raise ValueError(
                 f"A Vocabulary state's 'itos' holds duplicate tokens: {sorted(set(dups))[:5]}."
             )
-        vocab = cls(itos[n_special:], bos_eos=bos_eos, counts=counts[n_special:])
+        vocab = cls(itos[n_special:], bos_eos=bos_eos, counts=counts[n_special:],
+                    lowercase_fallback=fallback)
         vocab.counts = counts.astype(np.int64)  # the specials' counts too, as given
         return vocab
 
@@ -180,27 +204,52 @@ class Vocabulary:
         return len(self.itos)
 
     def __contains__(self, token):
-        """Whether :meth:`encode` reads ``token`` as itself (not as ``<unk>``)."""
-        if token == PAD or (self.bos_eos and token in (BOS, EOS)):
+        """Whether :meth:`encode` reads ``token`` as a real token (not as ``<unk>``).
+
+        With ``lowercase_fallback``, a token whose lower-case form is known
+        is in the vocabulary.
+        """
+        if self._special_literal(token):
             return False
-        return token in self.stoi
+        if token in self.stoi:
+            return True
+        if self.lowercase_fallback and isinstance(token, str):
+            lower = token.lower()
+            return lower in self.stoi and not self._special_literal(lower)
+        return False
+
+    def _special_literal(self, token):
+        return token == PAD or (self.bos_eos and token in (BOS, EOS))
 
     def __eq__(self, other):
-        return isinstance(other, Vocabulary) and self.itos == other.itos
+        return (isinstance(other, Vocabulary) and self.itos == other.itos
+                and self.lowercase_fallback == other.lowercase_fallback)
 
     __hash__ = None
 
     def __repr__(self):
-        return f"Vocabulary(size={len(self)}, bos_eos={self.bos_eos})"
+        fallback = ", lowercase_fallback=True" if self.lowercase_fallback else ""
+        return f"Vocabulary(size={len(self)}, bos_eos={self.bos_eos}{fallback})"
 
     def encode(self, seq):
         """Map a sequence of tokens to a 1-D int64 array; unknown tokens -> ``<unk>``.
 
         Literal ``"<pad>"`` (and, with ``bos_eos``, ``"<bos>"`` / ``"<eos>"``)
-        read as ``<unk>`` too: see the Notes of :class:`Vocabulary`.
+        read as ``<unk>`` too: see the Notes of :class:`Vocabulary`. With
+        ``lowercase_fallback``, an unknown str token is looked up in lower
+        case first.
         """
         get, unk = self.stoi.get, self.unk_id
-        ids = np.fromiter((get(t, unk) for t in seq), dtype=np.int64, count=len(seq))
+        if self.lowercase_fallback:
+            def lookup(t):
+                i = get(t)
+                if i is None:
+                    i = get(t.lower(), unk) if isinstance(t, str) else unk
+                return i
+
+            ids = np.fromiter(map(lookup, seq), dtype=np.int64, count=len(seq))
+        else:
+            ids = np.fromiter((get(t, unk) for t in seq), dtype=np.int64, count=len(seq))
         if self.bos_eos:
             # After the lookup, one vectorised pass: stoi keeps the markers' own
             # ids for users who look columns up by name.

@@ -132,6 +132,16 @@ def _case_language_model_stream_peephole():
     return est.set_params(cell="peephole"), X, None
 
 
+def _case_tagger_crf():
+    # The CRF's transition scores live outside the network's forward (in the loss):
+    # their gradients must be averaged across ranks all the same.
+    X, _ = _tokens(11, seed=7)
+    y = [["B-N" if len(w) > 3 else "O" for w in s] for s in X]
+    est = SequenceTagger(char_embedding_dim=None, batch_size=3, max_epochs=2, crf=True,
+                         early_stopping=False, **_SMALL)
+    return est, X, y
+
+
 def _case_seq2seq():
     # Outputs of another length than the inputs (reversed and doubled); early stopping
     # validates on every rank's shard.
@@ -145,6 +155,7 @@ def _case_seq2seq():
 CASES = {
     "tagger": _case_tagger,
     "seq2seq": _case_seq2seq,
+    "tagger_crf": _case_tagger_crf,
     "tagger_peephole": _case_tagger_peephole,
     "language_model_stream_peephole": _case_language_model_stream_peephole,
     "tagger_early_stopping": _case_tagger_early_stopping,

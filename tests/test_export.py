@@ -9,6 +9,7 @@ from _helpers import quiet_fit, same_weights, weights
 from sklearn.exceptions import NotFittedError
 
 from skrnn import LanguageModel, SequenceClassifier, SequenceRegressor, SequenceTagger
+from skrnn.crf import viterbi_numpy
 from skrnn.export import to_exported_program
 
 # TorchScript is deprecated upstream; torch.jit.trace says so on every call.
@@ -58,6 +59,13 @@ def cases(toy_factory):
         # The peephole LSTM has no fused torch layer: its own loop must export too.
         "tagger-peephole-bi": (quiet_fit(SequenceTagger(
             "peephole", embedding_dim=8, **TINY), X_words, y_words), X_words),
+        # Chain decoding (a CRF; a tag scheme without one): Viterbi outside the graph.
+        "tagger-crf-bi-chars": (quiet_fit(SequenceTagger(
+            embedding_dim=8, char_embedding_dim=4, char_filters=4, crf=True, **TINY),
+            X_words, _entity_tags(y_words)), X_words),
+        "tagger-scheme-gru-uni": (quiet_fit(SequenceTagger(
+            "gru", bidirectional=False, embedding_dim=8, **TINY), X_words,
+            _entity_tags(y_words)), X_words),
         "classifier-peephole-bi-2layers": (quiet_fit(SequenceClassifier(
             "peephole", num_layers=2, **TINY), X_num, y_cls), X_num),
         "lm-peephole-2layers": (quiet_fit(LanguageModel("peephole", embedding_dim=8, **TINY),
@@ -67,7 +75,20 @@ def cases(toy_factory):
 
 CASES = ["tagger-lstm-bi-chars", "tagger-gru-uni-str", "classifier-gru-bi-last",
          "regressor-lstm-uni-mean", "lm-lstm-2layers", "tagger-peephole-bi",
-         "classifier-peephole-bi-2layers", "lm-peephole-2layers"]
+         "classifier-peephole-bi-2layers", "lm-peephole-2layers", "tagger-crf-bi-chars",
+         "tagger-scheme-gru-uni"]
+
+
+def _entity_tags(tags):
+    """POS tags made IOB2 entity tags (NOUN runs are entities): a tag scheme to decode with."""
+    out = []
+    for seq in tags:
+        row, prev = [], None
+        for t in seq:
+            row.append("O" if t != "NOUN" else ("I-N" if prev == "NOUN" else "B-N"))
+            prev = t
+        out.append(row)
+    return out
 #: Batches of several sizes and lengths: one 1-step sequence (N = L = 1), a
 #: few, and all of them in an order unlike the estimator's length buckets.
 SLICES = [slice(-1, None), slice(3, 7), slice(None, None, -1)]
@@ -76,6 +97,18 @@ SLICES = [slice(-1, None), slice(3, 7), slice(None, None, -1)]
 def _check_outputs(est, X, out, lengths):
     """Assert that exported outputs ``out`` for X equal the estimator's own results."""
     tol = dict(rtol=1e-5, atol=1e-6)
+    if isinstance(out, (tuple, list)) and len(out) == 1:
+        out = out[0]
+    if isinstance(out, (tuple, list)):
+        # A chain tagger: scores and transition scores; Viterbi gives predict's labels.
+        scores, transitions, start, end = (np.asarray(o) for o in out)
+        assert est.tag_scheme_ is not None
+        ids = viterbi_numpy(scores, lengths, transitions, start, end)
+        for got, want in zip(ids, est.predict(X)):
+            np.testing.assert_array_equal(est.classes_[got], want)
+        steps = np.arange(scores.shape[1])
+        assert np.all(scores[steps >= lengths[:, None]] == 0)
+        return
     if isinstance(est, LanguageModel):
         # Step t: the next-token distribution after the first t tokens.
         banned = [est.vocabulary_.pad_id, est.vocabulary_.bos_id]
@@ -105,15 +138,21 @@ def test_torchscript_matches_estimator(cases, case, tmp_path):
     for part in SLICES:
         arrays = est.export_inputs(X[part])
         with torch.no_grad():
-            out = module(*map(torch.from_numpy, arrays.values())).numpy()
+            out = _numpy(module(*map(torch.from_numpy, arrays.values())))
         _check_outputs(est, X[part], out, arrays["lengths"])
+
+
+def _numpy(out):
+    if isinstance(out, (tuple, list)):
+        return tuple(o.detach().numpy() for o in out)
+    return out.detach().numpy()
 
 
 #: ONNX cases of the default run. Each ONNX export takes seconds, so the default run
 #: exports the richest tagger (bidirectional LSTM with a character CNN) and the language
 #: model (two layers, log-probabilities per step); the other cases are ``slow``.
 ONNX_DEFAULT_CASES = {"tagger-lstm-bi-chars", "lm-lstm-2layers", "tagger-peephole-bi",
-                      "lm-peephole-2layers"}
+                      "lm-peephole-2layers", "tagger-crf-bi-chars"}
 
 
 @pytest.mark.parametrize("case", [
@@ -128,18 +167,19 @@ def test_onnx_matches_estimator(cases, case, tmp_path):
     assert [i.name for i in session.get_inputs()] == list(est.export_inputs(X[:1]))
     for part in SLICES:
         arrays = est.export_inputs(X[part])
-        out = session.run(None, arrays)[0]
+        out = session.run(None, arrays)
         _check_outputs(est, X[part], out, arrays["lengths"])
 
 
-@pytest.mark.parametrize("case", ["tagger-lstm-bi-chars", "lm-peephole-2layers"])
+@pytest.mark.parametrize("case", ["tagger-lstm-bi-chars", "lm-peephole-2layers",
+                                  "tagger-crf-bi-chars"])
 def test_exported_program_matches_estimator(cases, case):
     """``to_exported_program`` keeps batch and time dynamic and reproduces the estimator."""
     est, X = cases[case]
     program = to_exported_program(est)
     for part in SLICES:
         arrays = est.export_inputs(X[part])
-        out = program.module()(*map(torch.from_numpy, arrays.values())).detach().numpy()
+        out = _numpy(program.module()(*map(torch.from_numpy, arrays.values())))
         _check_outputs(est, X[part], out, arrays["lengths"])
 
 

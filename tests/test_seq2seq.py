@@ -271,3 +271,24 @@ def test_select_rows_reorders_any_nesting():
     picked = select_rows(state, torch.tensor([2, 0]))
     assert picked["a"].tolist() == [2, 0] and picked["b"][0][0].tolist() == [[4, 5], [0, 1]]
     assert picked["c"] is None
+
+
+def test_validation_split_keeps_pairs_of_one_input_together():
+    # Every input has two outputs: a pair-by-pair split would put one of them in
+    # training and score the other as "held out".
+    from skrnn._base import grouped_holdout
+
+    words = [f"w{i}" for i in range(40)]
+    groups = np.array([w for w in words for _ in range(2)], dtype=object)
+    perm = np.random.RandomState(0).permutation(len(groups))
+    valid, train = grouped_holdout(perm, groups, 9)
+    assert len(valid) >= 9 and len(valid) + len(train) == len(groups)
+    assert not set(groups[valid]) & set(groups[train])
+    with pytest.raises(ValueError, match="leave none for training"):
+        grouped_holdout(np.arange(4), np.array(["a", "a", "a", "a"], dtype=object), 1)
+
+    X = [w for w in words for _ in range(2)] * 13
+    y = [o for w in words for o in (w[::-1], w + w)] * 13
+    model = Seq2Seq(hidden_size=8, embedding_dim=8, max_epochs=1, early_stopping=True,
+                    random_state=0).fit(X, y)
+    assert model.best_validation_score_ is not None
