@@ -58,7 +58,10 @@ def test_token_outputs_of_another_length():
     X = words(1500, 4, lo=1, hi=6)
     names = ["zero", "one", "two", "three", "four", "five", "six"]
     y = [[names[len(w)], *sorted(set(w))] for w in X]
-    model = quiet_fit(Seq2Seq(max_epochs=15, **TINY), [list(w) for w in X], y)
+    # A fixed 15 epochs: early stopping (held-out inputs never seen in training)
+    # stops at epoch 6 of this tiny model, before the length word is learnt.
+    model = quiet_fit(Seq2Seq(max_epochs=15, early_stopping=False, **TINY),
+                      [list(w) for w in X], y)
     Xt = words(80, 5, lo=1, hi=6)
     yt = [[names[len(w)], *sorted(set(w))] for w in Xt]
     predicted = model.predict([list(w) for w in Xt])
@@ -86,9 +89,13 @@ def test_beam_search_is_not_worse_than_greedy_in_log_likelihood(reverser, test_w
     beamed = beam.predict(X)
     ll_greedy = reverser.log_likelihood(X, greedy)
     ll_beam = reverser.log_likelihood(X, beamed)
-    # Beam search picks by log-probability per token; on this task it never loses much in
-    # total log-likelihood, and is at least as good on average.
-    assert ll_beam.mean() >= ll_greedy.mean() - 1e-4
+    # Beam search picks by log-probability per token (<eos> included): by that measure
+    # it is never worse than greedy, sentence by sentence. (Its total log-likelihood may
+    # be lower: length normalisation can prefer a longer output.)
+    per_token = [ll / np.array([len(o) + 1 for o in out])
+                 for ll, out in ((ll_greedy, greedy), (ll_beam, beamed))]
+    assert np.all(per_token[1] >= per_token[0] - 1e-5)
+    assert ll_beam.mean() >= ll_greedy.mean() - 0.05
 
 
 def test_batched_decoding_equals_one_at_a_time(reverser, test_words):
