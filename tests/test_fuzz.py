@@ -429,6 +429,10 @@ def models():
         "tagger_numeric": quiet_fit(SequenceTagger(**TINY), num_X, num_tags),
         "tagger_chars": quiet_fit(SequenceTagger(**TINY), chars_X,
                                   [[c.isalpha() for c in s] for s in chars_X]),
+        # A CRF with IOB2 constraints (Viterbi, marginals) on odd tokens.
+        "tagger_crf": quiet_fit(SequenceTagger(**TINY, **CHAR_CNN, crf=True), tok_X,
+                                [["O", "B-N", "I-N"], ["B-N", "O", "O"], ["O", "B-X"],
+                                 ["O", "O"]]),
         "lm_chars": quiet_fit(LanguageModel(**TINY, num_layers=1), chars_X),
         "lm_tokens": quiet_fit(LanguageModel(**TINY, num_layers=1), tok_X),
         "clf_tokens": quiet_fit(SequenceClassifier(**TINY, **CHAR_CNN), tok_X,
@@ -835,7 +839,8 @@ def _prop_fit(Estimator, data):
         _check_many_to_one_result(est, "predict", lengths, result)
 
 
-_PREDICT_MODELS = ["tagger_tokens", "tagger_numeric", "tagger_chars", "lm_chars", "lm_tokens",
+_PREDICT_MODELS = ["tagger_tokens", "tagger_numeric", "tagger_chars", "tagger_crf", "lm_chars",
+                   "lm_tokens",
                    "clf_tokens", "clf_numeric", "reg_numeric", "reg_tokens"]
 _SEQ2SEQ_MODELS = ["s2s_chars", "s2s_tokens", "s2s_numeric"]
 
