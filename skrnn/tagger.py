@@ -446,30 +446,15 @@ class SequenceTagger(BaseSequenceEstimator):
 
     def _violation(self, ids, scheme):
         """``(sequence index, step)`` of the first tag breaking ``scheme``, or None."""
-        allowed, start, end = _schemes.allowed_transitions(self.classes_, scheme)
-        for i, seq in enumerate(ids):
-            step = _schemes.first_violation(seq, allowed, start, end)
-            if step is not None:
-                return i, step
-        return None
+        return _schemes.find_violation(ids, *_schemes.allowed_transitions(self.classes_, scheme))
 
     def _violation_text(self, ids, scheme):
         i, step = self._violation(ids, scheme)
-        tags = self.classes_[ids[i]]
-        if step == 0:
-            what = f"starts with {tags[0]}"
-        elif step == len(tags):
-            what = f"ends with {tags[-1]}"
-        else:
-            what = f"has {tags[step - 1]} -> {tags[step]} at step {step}"
-        return f"y[{i}] {what}, invalid under {scheme}"
+        return _schemes.describe_violation(ids[i], step, self.classes_, scheme, index=i)
 
     def _check_valid(self, ids, scheme):
-        if self._violation(ids, scheme) is not None:
-            hint = " (IOB1 data: tag_scheme='iob1')" if scheme == "iob2" else ""
-            raise ValueError(
-                f"{self._violation_text(ids, scheme)}. Fix the tags, choose the scheme the "
-                f"data follows{hint}, or pass tag_scheme=None to constrain nothing.")
+        _schemes.check_sequences(ids, *_schemes.allowed_transitions(self.classes_, scheme),
+                                 self.classes_, scheme)
 
     def _check_fit_targets(self, y, seqs, *, classes=None, first=True):
         labels = check_label_sequences(y, seqs, self.input_kind_)
