@@ -75,7 +75,14 @@ class SequenceTagger(BaseSequenceEstimator):
         batches; the loss is reported per token), ``predict`` is Viterbi
         decoding and ``predict_proba`` the per-step marginals
         (forward-backward). The CRF can trade a tag against its neighbours
-        (``B-PER I-PER`` together); a per-step softmax cannot.
+        (``B-PER I-PER`` together); a per-step softmax cannot. Off by
+        default, by measurement (``benchmarks/tagging.py``, 1 thread, same
+        network, no early stopping): CoNLL-2003 test entity F1 0.8359 with the
+        CRF against 0.8381 for the softmax with IOB2-constrained decoding
+        (the default ``tag_scheme``; 15 epochs), at 1.13x the fit's CPU time;
+        Brown POS accuracy 0.9462 against 0.9440 (10,000 sentences, 2
+        epochs) at 1.17x. Turn it on where labels depend on each other beyond
+        what a scheme's validity rules capture.
     tag_scheme : {"auto", "iob1", "iob2", "bioes", "bmes"} or None, default="auto"
         Which tag sequences are valid (see :mod:`skrnn.tag_schemes` for the
         exact rules): invalid transitions, first and last tags are excluded
