@@ -570,11 +570,6 @@ class BaseSequenceEstimator(BaseEstimator):
                     # Once, on a fresh fit: partial_fit and warm starts keep the
                     # network's buffers, hence this first fit's statistics.
                     encoder.set_standardization(*feature_standardization(seqs))
-                # Pretrained vectors, likewise once: the estimator keeps no copy of them.
-                pending = self.__dict__.pop("_pending_word_vectors", None)
-                if pending is not None:
-                    _embedding_encoder(self.module_).set_pretrained(*pending)
-                    del pending
                 self._init_network(self.module_)
                 self.optimizer_ = self._new_optimizer(self.module_)
                 # What the network was built from; set_params may change the
@@ -667,9 +662,14 @@ class BaseSequenceEstimator(BaseEstimator):
         """Fill what a fresh network learns from the data rather than from training.
 
         Called once per fresh fit, right after the network is built (not by
-        ``partial_fit`` or warm starts, which keep the fitted network). E.g.
-        the tagger stores its tag scheme's valid transitions here.
+        ``partial_fit`` or warm starts, which keep the fitted network): here
+        the pretrained ``word_vectors`` fill their embedding rows; the tagger
+        adds its tag scheme's valid transitions (overrides call super).
         """
+        # Once, like the standardisation: the estimator keeps no copy of the vectors.
+        pending = self.__dict__.pop("_pending_word_vectors", None)
+        if pending is not None:
+            _embedding_encoder(module).set_pretrained(*pending)
 
     def _validation_groups(self, data):
         """Group ids of the rows of ``data`` that must fall on one side of the validation split.

@@ -506,6 +506,7 @@ class SequenceTagger(BaseSequenceEstimator):
         return ids
 
     def _init_network(self, module):
+        super()._init_network(module)
         chain = self._chain()
         if chain is not None:
             module.set_constraints(*chain[1:])
