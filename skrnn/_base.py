@@ -109,6 +109,38 @@ def _input_params_doc(kinds):
     return doc
 
 
+def _optimizer_params_doc(solver_default="adam"):
+    """The numpydoc entries of ``solver``, ``momentum`` and the learning-rate schedule."""
+    return (
+        _doc_entry(
+            f'solver : {{"adam", "sgd"}}, default="{solver_default}"',
+            'The optimizer: Adam, or stochastic gradient descent with ``momentum`` (the '
+            'classic recipe for word-level language models; its ``learning_rate`` is of '
+            'another scale, e.g. 1.0 to 20 where Adam takes 1e-3). Both use the fused '
+            'kernel where PyTorch has one. Changing it between ``partial_fit`` calls starts '
+            'the new optimizer with fresh state.')
+        + _doc_entry(
+            "momentum : float in [0, 1], default=0.9",
+            'Momentum of ``solver="sgd"`` (unused by Adam), as in scikit-learn\'s MLP.')
+        + _doc_entry(
+            'lr_schedule : {"constant", "plateau", "step"}, default="constant"',
+            '"constant": ``learning_rate`` throughout. "plateau": multiply the rate by '
+            '``lr_decay`` each time ``lr_patience`` epochs in a row did not improve the '
+            'validation score by more than ``tol`` (the training loss without early '
+            'stopping), like scikit-learn\'s MLP ``learning_rate="adaptive"``. "step": '
+            '``learning_rate`` for ``lr_decay_after`` epochs, then multiplied by ``lr_decay`` '
+            'every epoch (Zaremba et al., 2014). Computed from ``history_``, so '
+            '``partial_fit``, warm starts and loaded models continue the schedule; each '
+            'epoch\'s rate is recorded as ``history_[i]["lr"]``.')
+        + _doc_entry("lr_decay : float in (0, 1), default=0.5",
+                     'The factor of each decay of "plateau" and "step".')
+        + _doc_entry("lr_patience : int, default=1",
+                     '"plateau" only: epochs without improvement before each decay.')
+        + _doc_entry("lr_decay_after : int, default=4",
+                     '"step" only: epochs at the initial rate before the first decay.')
+    )
+
+
 def _input_attributes_doc():
     """The numpydoc entries of the fitted ``input_mean_`` and ``input_scale_``."""
     return """    input_mean_, input_scale_ : ndarray of shape (n_features_in_,)
@@ -185,6 +217,12 @@ class BaseSequenceEstimator(BaseEstimator):
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "solver": [StrOptions(set(_training.SOLVERS))],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "lr_schedule": [StrOptions(set(_training.LR_SCHEDULES))],
+        "lr_decay": [Interval(Real, 0, 1, closed="neither")],
+        "lr_patience": [Interval(Integral, 1, None, closed="left")],
+        "lr_decay_after": [Interval(Integral, 0, None, closed="left")],
         "early_stopping": [StrOptions({"auto"}), "boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -223,7 +261,9 @@ class BaseSequenceEstimator(BaseEstimator):
     #: out; a parameter the class does not have is skipped. A new parameter
     #: whose default changes what a fit does adds its old behaviour here, and
     #: leaves the encoder / network config unchanged for that value.
-    _legacy_params: dict = {"standardize": False, "input_dropout": None}
+    _legacy_params: dict = {"standardize": False, "input_dropout": None, "solver": "adam",
+                            "momentum": 0.9, "lr_schedule": "constant", "lr_decay": 0.5,
+                            "lr_patience": 1, "lr_decay_after": 4}
 
     #: Parameters whose "auto" means a value per kind of input (see _setting):
     #: name -> {"numeric": ..., "tokens": ..., "chars": ...}.
@@ -517,7 +557,10 @@ class BaseSequenceEstimator(BaseEstimator):
         if continuing:
             work.module_ = copy.deepcopy(self.module_)
             work.optimizer_ = self._new_optimizer(work.module_)
-            work.optimizer_.load_state_dict(copy.deepcopy(self.optimizer_.state_dict()))
+            # A solver changed by set_params starts with fresh moments: another
+            # optimizer's state means nothing to it.
+            if type(work.optimizer_) is type(self.optimizer_):
+                work.optimizer_.load_state_dict(copy.deepcopy(self.optimizer_.state_dict()))
         return work
 
     def _publish(self, work):
@@ -591,6 +634,8 @@ class BaseSequenceEstimator(BaseEstimator):
                 for group in self.optimizer_.param_groups:
                     group["lr"] = self._setting("learning_rate")
                     group["weight_decay"] = self.weight_decay
+                    if "momentum" in group:
+                        group["momentum"] = self.momentum
             if ddp is not None and ddp.torch_seed(seed) is not None:
                 # Same initial weights everywhere, different dropout masks per rank.
                 torch.manual_seed(ddp.torch_seed(seed))
@@ -628,6 +673,13 @@ class BaseSequenceEstimator(BaseEstimator):
             validate = lambda module: self._validation_score(module, valid_data)  # noqa: E731
         epoch_batches = self._epoch_batches(train_data, rng)
         loss_fn, sync, verbose = self._batch_loss, None, self.verbose
+        schedule = None
+        if self.lr_schedule != "constant":
+            done = list(self.history_)
+            schedule = lambda records: _training.scheduled_rate(  # noqa: E731
+                self.lr_schedule, self._setting("learning_rate"), done + records,
+                decay=self.lr_decay, patience=self.lr_patience,
+                decay_after=self.lr_decay_after, tol=self.tol)
         if ddp is not None:
             # Each rank trains on its rows of every global batch through
             # DistributedDataParallel; see skrnn.distributed.
@@ -656,6 +708,7 @@ class BaseSequenceEstimator(BaseEstimator):
             check_convergence=not incremental,
             sync=sync,
             rng=rng,
+            learning_rate=schedule,
         )
 
     def _init_network(self, module):
@@ -1033,7 +1086,8 @@ class BaseSequenceEstimator(BaseEstimator):
     def _new_optimizer(self, module):
         """A fresh optimizer for ``module`` with this estimator's settings."""
         return _training.make_optimizer(module.parameters(), self._setting("learning_rate"),
-                                        self.weight_decay)
+                                        self.weight_decay, solver=self.solver,
+                                        momentum=self.momentum)
 
 
 def grouped_holdout(perm, groups, n_valid):

@@ -14,7 +14,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
 from . import _fitted as _f
-from ._base import DEFAULT_STANDARDIZE, _input_attributes_doc, _input_params_doc
+from ._base import (
+    DEFAULT_STANDARDIZE,
+    _input_attributes_doc,
+    _input_params_doc,
+    _optimizer_params_doc,
+)
 from ._many_to_one import ManyToOneMixin, auto_doc, per_kind
 
 #: What "auto" means for the classifier, per kind of input. The numeric values
@@ -63,6 +68,7 @@ def _shared_doc(auto):
     learning_rate : float or "auto", default="auto"
         Adam's step size; """ + auto_doc(auto["learning_rate"]) + """.
     weight_decay : float, default=0.0
+""" + _optimizer_params_doc() + """\
     early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the sequences and stop when the
         validation score has not improved by ``tol`` for ``n_iter_no_change``
@@ -178,6 +184,12 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
         max_epochs=100,
         learning_rate="auto",
         weight_decay=0.0,
+        solver="adam",
+        momentum=0.9,
+        lr_schedule="constant",
+        lr_decay=0.5,
+        lr_patience=1,
+        lr_decay_after=4,
         class_weight=None,
         early_stopping="auto",
         validation_fraction=0.1,
@@ -207,6 +219,12 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
         self.max_epochs = max_epochs
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.solver = solver
+        self.momentum = momentum
+        self.lr_schedule = lr_schedule
+        self.lr_decay = lr_decay
+        self.lr_patience = lr_patience
+        self.lr_decay_after = lr_decay_after
         self.class_weight = class_weight
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction

@@ -13,7 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
 from . import data as _data
-from ._base import BaseSequenceEstimator, _input_params_doc, make_encoder
+from ._base import BaseSequenceEstimator, _input_params_doc, _optimizer_params_doc, make_encoder
 from ._validation import _builtin_str, check_sequences
 from .decoding import GENERATION_TOKEN_BUDGET, sample_steps
 from .modules import LanguageModelNetwork
@@ -89,6 +89,7 @@ class LanguageModel(BaseSequenceEstimator):
         LSTM, hidden 256) 1e-3 was far behind after a fixed budget; 3e-3
         with clipping and dropout 0.25 trained fastest and overfit least.
     weight_decay : float, default=0.0
+""" + _optimizer_params_doc() + """\
     early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the sequences, stop when their
         mean log-likelihood has not improved by ``tol`` for
@@ -162,6 +163,12 @@ class LanguageModel(BaseSequenceEstimator):
         max_epochs=30,
         learning_rate=3e-3,
         weight_decay=0.0,
+        solver="adam",
+        momentum=0.9,
+        lr_schedule="constant",
+        lr_decay=0.5,
+        lr_patience=1,
+        lr_decay_after=4,
         early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=3,
@@ -187,6 +194,12 @@ class LanguageModel(BaseSequenceEstimator):
         self.max_epochs = max_epochs
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.solver = solver
+        self.momentum = momentum
+        self.lr_schedule = lr_schedule
+        self.lr_decay = lr_decay
+        self.lr_patience = lr_patience
+        self.lr_decay_after = lr_decay_after
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change

@@ -97,6 +97,12 @@ class SequenceRegressor(RegressorMixin, ManyToOneMixin):
         max_epochs=100,
         learning_rate="auto",
         weight_decay=0.0,
+        solver="adam",
+        momentum=0.9,
+        lr_schedule="constant",
+        lr_decay=0.5,
+        lr_patience=1,
+        lr_decay_after=4,
         early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change="auto",
@@ -125,6 +131,12 @@ class SequenceRegressor(RegressorMixin, ManyToOneMixin):
         self.max_epochs = max_epochs
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.solver = solver
+        self.momentum = momentum
+        self.lr_schedule = lr_schedule
+        self.lr_decay = lr_decay
+        self.lr_patience = lr_patience
+        self.lr_decay_after = lr_decay_after
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change

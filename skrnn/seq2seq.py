@@ -19,7 +19,13 @@ from sklearn.utils._param_validation import (
 
 from . import _fitted as _f
 from . import data as _data
-from ._base import DEFAULT_STANDARDIZE, BaseSequenceEstimator, _input_params_doc, make_encoder
+from ._base import (
+    DEFAULT_STANDARDIZE,
+    BaseSequenceEstimator,
+    _input_params_doc,
+    _optimizer_params_doc,
+    make_encoder,
+)
 from ._validation import check_sequences
 from .decoding import GENERATION_TOKEN_BUDGET, beam_search, greedy_steps, sample_steps
 from .encoder_decoder import Seq2SeqNetwork
@@ -105,6 +111,7 @@ class Seq2Seq(BaseSequenceEstimator):
     max_epochs : int, default=30
     learning_rate : float, default=3e-3
     weight_decay : float, default=0.0
+""" + _optimizer_params_doc() + """\
     early_stopping : "auto" or bool, default="auto"
         Hold out ``validation_fraction`` of the pairs and stop when their
         log-likelihood per output token stops improving; "auto": on from
@@ -184,6 +191,12 @@ class Seq2Seq(BaseSequenceEstimator):
         max_epochs=30,
         learning_rate=3e-3,
         weight_decay=0.0,
+        solver="adam",
+        momentum=0.9,
+        lr_schedule="constant",
+        lr_decay=0.5,
+        lr_patience=1,
+        lr_decay_after=4,
         early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=3,
@@ -212,6 +225,12 @@ class Seq2Seq(BaseSequenceEstimator):
         self.max_epochs = max_epochs
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.solver = solver
+        self.momentum = momentum
+        self.lr_schedule = lr_schedule
+        self.lr_decay = lr_decay
+        self.lr_patience = lr_patience
+        self.lr_decay_after = lr_decay_after
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change

@@ -21,6 +21,7 @@ from ._base import (
     BaseSequenceEstimator,
     _input_attributes_doc,
     _input_params_doc,
+    _optimizer_params_doc,
     make_encoder,
 )
 from ._torch import _user_stacklevel
@@ -146,6 +147,7 @@ class SequenceTagger(BaseSequenceEstimator):
         0.939; 1e-2: 0.956).
     weight_decay : float, default=0.0
         Adam's L2 penalty.
+""" + _optimizer_params_doc() + """\
     early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the sequences, stop when token
         accuracy on them has not improved by ``tol`` for
@@ -276,6 +278,12 @@ class SequenceTagger(BaseSequenceEstimator):
         max_epochs=20,
         learning_rate=5e-3,
         weight_decay=0.0,
+        solver="adam",
+        momentum=0.9,
+        lr_schedule="constant",
+        lr_decay=0.5,
+        lr_patience=1,
+        lr_decay_after=4,
         early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=3,
@@ -307,6 +315,12 @@ class SequenceTagger(BaseSequenceEstimator):
         self.max_epochs = max_epochs
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.solver = solver
+        self.momentum = momentum
+        self.lr_schedule = lr_schedule
+        self.lr_decay = lr_decay
+        self.lr_patience = lr_patience
+        self.lr_decay_after = lr_decay_after
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
