@@ -1,4 +1,5 @@
 """A character-level language model of Shakespeare: train, score, sample.
+======================================================================
 
 Trains a 2-layer LSTM on six plays bundled with skrnn (whole plays are long
 sequences, read in windows with the hidden state carried), reports the

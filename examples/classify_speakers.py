@@ -1,4 +1,5 @@
 """Speaker identification: a recurrent classifier of whole utterances (JapaneseVowels).
+====================================================================================
 
 Each utterance of the bundled JapaneseVowels data is a sequence of 7 to 29
 frames of 12 LPC cepstrum coefficients; the task is to tell which of nine

@@ -1,4 +1,5 @@
 """Invent dinosaur names with a character-level language model.
+============================================================
 
 Every name is one short sequence: the model learns how names start, go on
 and end (``<eos>``), and sampling stops when it decides a name is complete.

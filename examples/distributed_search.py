@@ -1,4 +1,5 @@
 """Run GridSearchCV over skrnn on a dask.distributed cluster or on Ray, unchanged.
+===============================================================================
 
 The search is the ordinary scikit-learn one; only the joblib backend around ``fit``
 changes. Each worker process runs its fits on one torch thread (dask's Nanny and Ray start

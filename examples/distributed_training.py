@@ -1,4 +1,5 @@
 """Data-parallel training with torchrun: one tagger, several processes.
+====================================================================
 
 The script is an ordinary skrnn script; launched by ``torchrun`` its
 ``fit`` trains data-parallel (DistributedDataParallel): every process reads

@@ -1,4 +1,5 @@
 """Exploding gradients in a plain RNN, read from ``history_``, and what clipping does about them.
+==============================================================================================
 
 The task is clearly structured and easy for a recurrent tagger: sequences of
 1,000 letters from {a, b, c, d}; the tag of every position is the letter

@@ -1,4 +1,5 @@
 """Forecasting a real series: next year's sunspot number from the 20 years before it.
+==================================================================================
 
 The yearly sunspot numbers 1700-2008 (shipped inside statsmodels, no
 download) are cut into windows: the values of 20 consecutive years are the

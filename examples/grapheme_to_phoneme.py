@@ -1,4 +1,5 @@
 """Grapheme to phoneme: learn to pronounce English words from the CMU Pronouncing Dictionary.
+==========================================================================================
 
 Trains an encoder-decoder with attention (``skrnn.Seq2Seq``: a bidirectional LSTM reads the
 word letter by letter, an LSTM decoder writes its ARPAbet phonemes one at a time, looking

@@ -1,4 +1,5 @@
 """Long-range dependencies: which recurrent cell carries information across many steps.
+====================================================================================
 
 Two generated tasks, each trained with every cell (``rnn``, ``gru``,
 ``lstm`` and ``peephole``, the LSTM whose gates also read the cell state;

@@ -1,4 +1,5 @@
 """Normalise dates: read a date written any of a dozen ways, write it as an ISO date.
+==================================================================================
 
 "3rd of March 2021", "03/03/21", "March 3, 2021", "2021-3-3" and "Wed 3 Mar 2021" all
 become "2021-03-03". The pairs are generated here, with a fixed seed: dates from 1950 to

@@ -1,4 +1,5 @@
 """Quickstart: a part-of-speech tagger trained on the bundled Brown corpus.
+========================================================================
 
 Trains a bidirectional LSTM tagger (word embeddings plus a character CNN
 that reads every word from its spelling) on the Brown corpus shipped with

@@ -40,7 +40,7 @@ def reverse_padded(x, lengths):
 
     Parameters
     ----------
-    x : Tensor, shape (N, L, *)
+    x : Tensor, shape (N, L, ...)
     lengths : Tensor of int, shape (N,)
     """
     n, longest = x.shape[:2]

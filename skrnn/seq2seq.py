@@ -647,7 +647,7 @@ def _bounds_rule(lengths, max_output_length, ratio, longest):
 
 
 def onnx_greedy_decode(path, inputs, lengths):
-    """Greedy decoding with the two ONNX graphs of :meth:`Seq2Seq.to_onnx` (onnxruntime).
+    """Greedy decoding with the two ONNX graphs of :meth:`skrnn.Seq2Seq.to_onnx` (onnxruntime).
 
     The reference driver loop, in numpy: run ``encoder.onnx`` once, then
     ``decoder_step.onnx`` once per output position, feeding back the most

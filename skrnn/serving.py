@@ -21,7 +21,7 @@ class InferenceNetwork(nn.Module):
     ----------
     network : nn.Module
         A network with a ``RecurrentEncoder`` (``network.encoder``), on the
-        CPU. Call ``.eval()`` before use (:func:`inference_network`
+        CPU. Call ``.eval()`` before use (:func:`skrnn.export.inference_network`
         does), so that dropout is off.
     output : {"proba", "log_proba", "scores", "regression"}
         Softmax over the last axis; log-softmax with the ``banned`` ids at
