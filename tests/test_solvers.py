@@ -10,10 +10,10 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from _helpers import quiet_fit, quiet_partial_fit, toy_tagging_data
 from sklearn.utils._param_validation import InvalidParameterError
 
 import skrnn
-from _helpers import quiet_fit, quiet_partial_fit, toy_tagging_data
 from skrnn.training import make_optimizer, scheduled_rate, train
 
 
