@@ -1,4 +1,5 @@
 """Choose the recurrent cell with GridSearchCV, on plain Python lists.
+===================================================================
 
 Searches over the cell type ("rnn", "gru", "lstm") and the direction with
 3-fold cross-validation on a slice of the bundled Brown corpus, two fits at
@@ -52,8 +53,18 @@ def main():
         p = res["params"][i]
         print(f"{p['cell']:>6} {p['bidirectional']!s:>14} {res['mean_test_score'][i]:9.4f} "
               f"{res['std_test_score'][i]:7.4f} {res['mean_fit_time'][i]:7.1f}")
-    print(f"\nbest: {search.best_params_}; test accuracy of the refitted best model: "
-          f"{search.score(X_test, y_test):.4f}")
+    best = search.best_index_
+    margin = res["mean_test_score"][best] - res["std_test_score"][best]
+    ties = [res["params"][i] for i in res["rank_test_score"].argsort()
+            if i != best and res["mean_test_score"][i] >= margin]
+    print(f"\nbest (highest mean): {search.best_params_}; test accuracy of the refitted best "
+          f"model: {search.score(X_test, y_test):.4f}")
+    if ties:
+        print(f"not clearly better: {len(ties)} other setting(s) lie within one standard "
+              f"deviation of its mean ({res['std_test_score'][best]:.4f}), so these 3 folds "
+              "do not tell them apart: " + "; ".join(map(str, ties)))
+    else:
+        print("no other setting lies within one standard deviation of its mean")
 
 
 if __name__ == "__main__":

@@ -12,8 +12,9 @@ Seq2Seq
     Encoder-decoder with attention: outputs of another length (many-to-many).
 
 See :mod:`skrnn.metrics` for sequence metrics and scorers,
-:mod:`skrnn.preprocessing` for pipeline steps and :mod:`skrnn.datasets`
-for the bundled real data.
+:mod:`skrnn.preprocessing` for pipeline steps, :mod:`skrnn.datasets`
+for the bundled real data and :mod:`skrnn.inspection` for pictures of
+fitted models (training curves, attention, tag confusion; needs matplotlib).
 """
 
 from .classifier import SequenceClassifier
@@ -25,6 +26,7 @@ from .seq2seq import Seq2Seq
 from .tagger import SequenceTagger
 from .vocab import Vocabulary
 
+# The one place the version is written: pyproject.toml reads it ([tool.setuptools.dynamic]).
 __version__ = "0.1.0.dev0"
 
 __all__ = [

@@ -143,7 +143,7 @@ def _optimizer_params_doc(solver_default="adam"):
 
 def _input_attributes_doc():
     """The numpydoc entries of the fitted ``input_mean_`` and ``input_scale_``."""
-    return """    input_mean_, input_scale_ : ndarray of shape (n_features_in_,)
+    return """    input_mean_, input_scale_ : ndarray of shape (n_features,)
         The standardisation of numeric input, ``(x - input_mean_) /
         input_scale_``, as the network applies it (read from its float32
         buffers). Only with numeric input and ``standardize=True``.
@@ -929,6 +929,42 @@ class BaseSequenceEstimator(BaseEstimator):
         from .persistence import save
 
         return save(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Load an estimator saved with :meth:`save`: :func:`skrnn.load`, checking its class.
+
+        ``SequenceTagger.load(path)`` returns a new fitted estimator (it does
+        not fill the one it is called on); :func:`skrnn.load` reads a file of
+        any skrnn estimator.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A file written by ``est.save(path)``.
+
+        Returns
+        -------
+        estimator : instance of this class
+            The fitted estimator, as :func:`skrnn.load` returns it.
+
+        Raises
+        ------
+        TypeError
+            If the file holds an estimator of another class.
+        ValueError
+            If the file is not a valid skrnn model file (see :func:`skrnn.load`).
+        """
+        from .persistence import load
+
+        est = load(path)
+        if not isinstance(est, cls):
+            found = type(est).__name__
+            raise TypeError(
+                f"{os.fspath(path)!r} holds a {found}, not a {cls.__name__}. Load it with "
+                f"{found}.load(path) or skrnn.load(path), which reads any skrnn estimator."
+            )
+        return est
 
     def _params_for_file(self, params, *, warn=True):
         """``params`` as :meth:`save` stores them (JSON): paths as str, no vector mapping.

@@ -35,11 +35,12 @@ def _type_name(obj):
     return type(obj).__name__
 
 
-def _as_outer_list(X, name, tables=True):
+def _as_outer_list(X, name, tables=True, kind=None):
     """Return the sequences of ``X`` as a list, or raise for non-containers.
 
     With ``tables``, a list of equal-length rows of numbers is read like a
-    2-D array: univariate series (never for labels).
+    2-D array: univariate series (never for labels). ``kind`` (the kind seen
+    at fit time, if any) chooses the hint for a single str passed as X.
     """
     if sp.issparse(X):  # before the dict check: scipy's DOK format is a dict
         raise TypeError(
@@ -47,9 +48,7 @@ def _as_outer_list(X, name, tables=True):
             f"{name}.toarray() if it fits in memory."
         )
     if X is None or isinstance(X, (str, bytes, numbers.Number, dict, set)):
-        hint = ""
-        if isinstance(X, str):
-            hint = f" To pass one sequence, wrap it in a list: {name}=[{X[:20]!r}...]."
+        hint = _one_string_hint(X, name, kind) if isinstance(X, str) else ""
         raise TypeError(f"{name} must be {_EXPECTED_X}; got {_type_name(X)}.{hint}")
     if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):  # pandas Series / DataFrame
         X = X.to_numpy()
@@ -114,6 +113,58 @@ def _as_outer_list(X, name, tables=True):
         except TypeError:
             raise TypeError(f"{name} must be {_EXPECTED_X}; got {_type_name(X)}.") from None
     return list(X)
+
+
+def _shown(strings, limit=6):
+    """``['The', 'dog', ...]``: the first few strings, each cut to 20 characters (for messages)."""
+    cut = [str(t) if len(t) <= 20 else str(t[:17]) + "..." for t in strings[:limit]]
+    return repr(cut)[:-1] + (", ...]" if len(strings) > limit else "]")
+
+
+def _tokens_example(strings):
+    """``[['The', 'dog', ...]]``: how the first string(s) look as token lists (for messages)."""
+    rows = [_shown(s.split() or [s]) for s in strings[:2]]
+    more = ", ..." if len(strings) > 2 else ""
+    return f"[{', '.join(rows)}{more}]"
+
+
+def _one_string_hint(s, name, kind):
+    """What to pass instead of one str given where a list of sequences belongs."""
+    as_chars = f"{name}=[{s[:20]!r}{'...' if len(s) > 20 else ''}]"
+    as_tokens = f"{name}={_tokens_example([s])}"
+    if kind == "chars":
+        return f" To pass one sequence, wrap it in a list: {as_chars}."
+    if kind == "tokens":
+        return (
+            " The estimator was fitted on token lists: pass a list of token lists, e.g. "
+            f"{as_tokens} for one sentence ([sentence.split()])."
+        )
+    return (
+        f" To pass one sequence, wrap it in a list: {as_tokens} for a sequence of tokens "
+        f"(e.g. [sentence.split()]), or {as_chars} for one step per character."
+    )
+
+
+def _kind_mismatch_hint(seqs, found, kind, name):
+    """How to turn input of kind ``found`` into the kind ``kind`` the estimator was fitted on."""
+    if found == "chars" and kind == "tokens":
+        if any(any(c.isspace() for c in s) for s in seqs):
+            return (
+                f" Split each string into tokens first, e.g. {name} = [s.split() for s in "
+                f"{name}], which gives {_tokens_example(seqs)}."
+            )
+        # Single words: most likely one sentence's tokens without the outer list.
+        return (
+            f" Did you mean {name}=[{_shown(seqs)}]? A sentence is a list of its tokens, and "
+            f"{name} is a list of sentences (tokenise untokenised text with "
+            f"[s.split() for s in {name}])."
+        )
+    if found == "tokens" and kind == "chars":
+        return (
+            " Pass each sequence as one str, e.g. "
+            f"{name} = [''.join(seq) for seq in {name}] (or ' '.join for words)."
+        )
+    return ""
 
 
 def _is_flat_numbers(seq):
@@ -215,7 +266,7 @@ def check_sequences(X, *, name="X", kind=None, n_features=None, allowed_kinds=SE
     kind : str
         The kind of the input.
     """
-    seqs = _as_outer_list(X, name)
+    seqs = _as_outer_list(X, name, kind=kind)
     if len(seqs) == 0:
         raise ValueError(f"{name} is empty: found 0 sequences, at least 1 is required.")
     kinds = {}
@@ -248,6 +299,7 @@ def check_sequences(X, *, name="X", kind=None, n_features=None, allowed_kinds=SE
         raise ValueError(
             f"{name} holds sequences that are {_KIND_WORDS[found]}, but the estimator was "
             f"fitted on sequences that are {_KIND_WORDS[kind]}."
+            + _kind_mismatch_hint(seqs, found, kind, name)
         )
     if found == "tokens":
         out = []
@@ -400,9 +452,15 @@ def check_label_sequences(y, X, X_kind, *, name="y"):
     numeric_array = isinstance(y, np.ndarray) and y.dtype != object
     ys = None if numeric_array else _as_outer_list(y, name, tables=False)
     if ys is None:
+        what = "an array of str" if y.dtype.kind in "US" else "a numeric array"
+        if y.ndim == 2:
+            hint = f" If each row holds the labels of one sequence, pass {name}.tolist()."
+        else:
+            hint = (f" Did you pass a flat list of labels? Pass one label sequence per "
+                    f"sequence, e.g. {name}=[['DET', 'NOUN'], ...].")
         raise ValueError(
-            f"{name} must be a list of label sequences, one per sequence of X; got a numeric "
-            f"array of shape {np.shape(y)}."
+            f"{name} must be a list of label sequences, one per sequence of X; got {what} of "
+            f"shape {np.shape(y)}.{hint}"
         )
     if len(ys) != len(X):
         raise ValueError(

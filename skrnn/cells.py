@@ -20,15 +20,15 @@ table. **Adding a cell** is one entry of :data:`CELLS` plus, when torch has
 no fused layer for it, the cell's own layer class (as :class:`PeepholeLSTM`
 here): nothing else lists cell names.
 
-=========  ==================  =====  ==========================================
-name       layer               state  single step (``gx``: the input projection
-                                      ``W_ih x + b_ih``, ``W``: ``W_hh``)
-=========  ==================  =====  ==========================================
-rnn        ``nn.RNN`` (tanh)   h      ``h' = tanh(gx + W h + b_hh)``
-gru        ``nn.GRU``          h      reset / update gates, see :func:`gru_step`
-lstm       ``nn.LSTM``         h, c   input / forget / output gates
-peephole   :class:`PeepholeLSTM` h, c  LSTM whose gates also see the cell state
-=========  ==================  =====  ==========================================
+=========  =====================  =====  ==========================================
+name       layer                  state  single step (``gx``: the input projection
+                                         ``W_ih x + b_ih``, ``W``: ``W_hh``)
+=========  =====================  =====  ==========================================
+rnn        ``nn.RNN`` (tanh)      h      ``h' = tanh(gx + W h + b_hh)``
+gru        ``nn.GRU``             h      reset / update gates, see :func:`gru_step`
+lstm       ``nn.LSTM``            h, c   input / forget / output gates
+peephole   :class:`PeepholeLSTM`  h, c   LSTM whose gates also see the cell state
+=========  =====================  =====  ==========================================
 """
 
 from __future__ import annotations

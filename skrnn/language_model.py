@@ -456,8 +456,8 @@ class LanguageModel(BaseSequenceEstimator):
 
         Returns
         -------
-        ndarray of shape (n_prefixes, len(vocabulary_))
-            Columns in ``vocabulary_.itos`` order; ``<pad>`` and ``<bos>``
+        ndarray of shape (n_prefixes, n_tokens)
+            Columns in ``vocabulary_.itos`` order (``n_tokens`` of them); ``<pad>`` and ``<bos>``
             have probability 0, ``<eos>`` is "the sequence ends here".
         """
         self._check_fitted()

@@ -1,6 +1,6 @@
 """Safe saving and loading: weights as safetensors, everything else as JSON.
 
-``est.save(path)`` writes one `safetensors` file; :func:`load` reads it back.
+``est.save(path)`` writes one `safetensors` file; :func:`skrnn.load` reads it back.
 
 File layout
 -----------
@@ -63,6 +63,7 @@ import json
 import math
 import os
 import re
+import warnings
 
 import numpy as np
 import torch
@@ -71,7 +72,7 @@ from sklearn.utils._param_validation import validate_parameter_constraints
 from ._files import read_regular_file, write_bytes
 from ._fitted import check_attributes
 from ._registry import ESTIMATOR_CLASSES, is_estimator
-from ._torch import _to_cpu, resolve_device
+from ._torch import _to_cpu, _user_stacklevel, resolve_device
 from .vocab import Vocabulary
 
 #: The file format written here; files with a larger version are refused.
@@ -111,13 +112,14 @@ class _NewerFormatError(ValueError):
 
 
 def save(estimator, path):
-    """Write a fitted estimator to ``path``; see :meth:`BaseSequenceEstimator.save`."""
+    """Write a fitted estimator to ``path``; see :meth:`skrnn._base.BaseSequenceEstimator.save`."""
     if not is_estimator(estimator):
         raise TypeError(
             f"save expects a fitted skrnn estimator, got {type(estimator).__name__}."
         )
     estimator._check_fitted()
     path = os.fspath(path)
+    _warn_pickle_name(path)
     encoder = _Encoder()
     live = estimator.get_params(deep=False)
     # Values JSON cannot hold as given (paths, a mapping of word vectors), as the
@@ -181,6 +183,36 @@ def save(estimator, path):
     blob = _st_save(tensors, metadata=metadata)
     # Atomically: a failed save never leaves a half-written file in place of a good one.
     return write_bytes(path, blob)
+
+
+#: Extensions that promise a pickle, which a file from ``save`` is not.
+_PICKLE_EXTENSIONS = (".pkl", ".pickle", ".joblib")
+
+
+def _warn_pickle_name(path):
+    """Warn when ``path``'s extension says pickle: the file will be safetensors."""
+    ext = os.path.splitext(os.fsdecode(path))[1].lower()
+    if ext in _PICKLE_EXTENSIONS:
+        warnings.warn(
+            f"save writes a safetensors file, not a pickle, to {path!r}: pickle.load and "
+            "joblib.load cannot read it, skrnn.load can. Name it '*.skrnn' to say what it "
+            "is, or for a pickle call pickle.dump(est, f) / joblib.dump(est, path).",
+            UserWarning,
+            stacklevel=_user_stacklevel(),
+        )
+
+
+def _foreign_format(blob):
+    """What a file that is not safetensors looks like it is, for the error message (or None)."""
+    # Pickle protocols 2-5 start with PROTO (0x80) and the protocol (joblib's files too).
+    if len(blob) > 1 and blob[:1] == b"\x80" and 2 <= blob[1] <= 5:
+        return ("it is a pickle (pickle.dump / joblib.dump), not a file written by "
+                "est.save(path); skrnn.load never unpickles, since unpickling can run any "
+                "code. Open a pickle you trust with joblib.load(path) or pickle.load.")
+    if blob[:4] == b"PK\x03\x04":
+        return ("it is a zip archive (as torch.save writes), not a file written by "
+                "est.save(path).")
+    return None
 
 
 def _encode_optimizer_state(encoder, state):
@@ -350,6 +382,9 @@ def load(path):
 
 def _read_safetensors(blob):
     """The metadata dict and the tensors of a safetensors file's bytes."""
+    foreign = _foreign_format(blob[:8])
+    if foreign is not None:
+        raise ValueError(foreign)
     if len(blob) < 8:
         raise ValueError(f"the file is {len(blob)} bytes long, too short for a safetensors file.")
     n = int.from_bytes(blob[:8], "little")
