@@ -8,6 +8,7 @@ estimator base class for them.
 from __future__ import annotations
 
 import re
+import threading
 import warnings
 
 import torch
@@ -93,3 +94,91 @@ def _tensors_from_bytes(blob):
     import io
 
     return torch.load(io.BytesIO(blob), weights_only=True, map_location="cpu")
+
+
+# -- glibc malloc: keep freed training buffers instead of unmapping them -------------------
+
+#: ``mallopt`` parameters (glibc's malloc.h).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+#: Blocks up to this size come from the heap. (32 MiB, the largest value
+#: glibc's adaptive threshold reaches, still left the language model's
+#: ~415k faults per 100k characters: it frees a larger block every step.)
+_MMAP_THRESHOLD = 256 << 20
+#: Free memory at the top of the heap kept before it is returned to the system.
+_TRIM_THRESHOLD = 512 << 20
+_malloc_state = {"libc": None, "tuned": False}
+_malloc_lock = threading.Lock()
+
+
+def _glibc():
+    """The C library through ctypes where it is glibc with ``mallopt``; None elsewhere."""
+    import ctypes
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt, libc.malloc_trim  # noqa: B018 - both must exist
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+def malloc_tuning_enabled():
+    """Whether :func:`tuned_malloc` acts: not when ``SKRNN_MALLOC_TUNING`` is 0 / false / off."""
+    import os
+
+    value = os.environ.get("SKRNN_MALLOC_TUNING", "1").strip().lower()
+    return value not in ("0", "false", "no", "off")
+
+
+def tune_malloc():
+    """Make glibc malloc keep freed training buffers for the next step (once per process).
+
+    Every training step frees and re-allocates the same large tensors
+    (activations, the fused LSTM's workspace, gradients). glibc returns
+    blocks above its ``mmap`` threshold to the kernel at once and trims the
+    top of its heap above a small threshold, so the next step's tensors
+    arrive as fresh pages, each a page fault: measured for the character
+    language model (2 x LSTM 256, batch 32 x 100), ~4,800 minor faults per
+    100 characters and a sixth of the process's CPU time spent in the
+    kernel. Inside a ``dask.distributed`` worker, whose
+    ``MALLOC_TRIM_THRESHOLD_=65536`` trims even more eagerly, fits ran
+    2-3x slower.
+
+    The first call in the process sets glibc's ``M_MMAP_THRESHOLD`` to 256
+    MiB (blocks up to that size come from the heap, and are reused) and
+    ``M_TRIM_THRESHOLD`` to 512 MiB, with ``mallopt``. Both are
+    process-wide and last for the rest of the process (glibc can neither
+    read them back nor restore its adaptive thresholds), replacing any
+    ``MALLOC_*_`` environment setting; :func:`release_memory` at the end of
+    each fit hands what training freed back to the system, so a process
+    does not keep a fit's peak. Measured: faults ~0 and the language model's
+    training throughput +18% (CPU time) -- for a plain PyTorch loop run in
+    the same process afterwards too.
+
+    Only on Linux with glibc; elsewhere, or when the environment variable
+    ``SKRNN_MALLOC_TUNING`` is ``0``, it does nothing.
+    """
+    if not malloc_tuning_enabled():
+        return
+    with _malloc_lock:
+        if not _malloc_state["tuned"]:
+            _malloc_state["tuned"] = True
+            libc = _malloc_state["libc"] = _glibc()
+            if libc is not None:
+                libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+                libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
+
+
+def release_memory():
+    """After :func:`tune_malloc`: return the heap's free memory to the system (``malloc_trim``).
+
+    Called once per fit, not per epoch: a trimmed heap faults its pages in
+    again (measured: trimming after each of 20 short epochs made a small
+    classifier's fit 8% slower).
+    """
+    libc = _malloc_state["libc"]
+    if libc is not None and malloc_tuning_enabled():
+        libc.malloc_trim(0)

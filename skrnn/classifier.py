@@ -19,6 +19,7 @@ from ._base import (
     _input_attributes_doc,
     _input_params_doc,
     _optimizer_params_doc,
+    _precision_param_doc,
 )
 from ._many_to_one import ManyToOneMixin, auto_doc, per_kind
 
@@ -83,6 +84,7 @@ def _shared_doc(auto):
     tol : float, default=1e-4
     random_state : int, RandomState instance or None, default=None
     device : {"auto", "cpu", "cuda"} or str, default="auto"
+""" + _precision_param_doc() + """\
     verbose : int, default=0
     warm_start : bool, default=False
 """
@@ -197,6 +199,7 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
         tol=1e-4,
         random_state=None,
         device="auto",
+        precision="float32",
         verbose=0,
         warm_start=False,
     ):
@@ -232,6 +235,7 @@ class SequenceClassifier(ClassifierMixin, ManyToOneMixin):
         self.tol = tol
         self.random_state = random_state
         self.device = device
+        self.precision = precision
         self.verbose = verbose
         self.warm_start = warm_start
 

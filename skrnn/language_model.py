@@ -13,7 +13,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
 from . import data as _data
-from ._base import BaseSequenceEstimator, _input_params_doc, _optimizer_params_doc, make_encoder
+from ._base import (
+    BaseSequenceEstimator,
+    _input_params_doc,
+    _optimizer_params_doc,
+    _precision_param_doc,
+    make_encoder,
+)
 from ._validation import _builtin_str, check_sequences
 from .decoding import GENERATION_TOKEN_BUDGET, sample_steps
 from .modules import LanguageModelNetwork
@@ -100,6 +106,7 @@ class LanguageModel(BaseSequenceEstimator):
     tol : float, default=1e-4
     random_state : int, RandomState instance or None, default=None
     device : {"auto", "cpu", "cuda"} or str, default="auto"
+""" + _precision_param_doc() + """\
     verbose : int, default=0
     warm_start : bool, default=False
 
@@ -175,6 +182,7 @@ class LanguageModel(BaseSequenceEstimator):
         tol=1e-4,
         random_state=None,
         device="auto",
+        precision="float32",
         verbose=0,
         warm_start=False,
     ):
@@ -206,6 +214,7 @@ class LanguageModel(BaseSequenceEstimator):
         self.tol = tol
         self.random_state = random_state
         self.device = device
+        self.precision = precision
         self.verbose = verbose
         self.warm_start = warm_start
 

@@ -109,6 +109,7 @@ class SequenceRegressor(RegressorMixin, ManyToOneMixin):
         tol=1e-4,
         random_state=None,
         device="auto",
+        precision="float32",
         verbose=0,
         warm_start=False,
     ):
@@ -143,6 +144,7 @@ class SequenceRegressor(RegressorMixin, ManyToOneMixin):
         self.tol = tol
         self.random_state = random_state
         self.device = device
+        self.precision = precision
         self.verbose = verbose
         self.warm_start = warm_start
 

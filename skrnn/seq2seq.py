@@ -24,6 +24,7 @@ from ._base import (
     BaseSequenceEstimator,
     _input_params_doc,
     _optimizer_params_doc,
+    _precision_param_doc,
     make_encoder,
 )
 from ._validation import check_sequences
@@ -123,6 +124,7 @@ class Seq2Seq(BaseSequenceEstimator):
     tol : float, default=1e-4
     random_state : int, RandomState instance or None, default=None
     device : str or torch.device, default="auto"
+""" + _precision_param_doc() + """\
     verbose : int, default=0
     warm_start : bool, default=False
 
@@ -203,6 +205,7 @@ class Seq2Seq(BaseSequenceEstimator):
         tol=1e-4,
         random_state=None,
         device="auto",
+        precision="float32",
         verbose=0,
         warm_start=False,
     ):
@@ -237,6 +240,7 @@ class Seq2Seq(BaseSequenceEstimator):
         self.tol = tol
         self.random_state = random_state
         self.device = device
+        self.precision = precision
         self.verbose = verbose
         self.warm_start = warm_start
 

@@ -22,6 +22,7 @@ from ._base import (
     _input_attributes_doc,
     _input_params_doc,
     _optimizer_params_doc,
+    _precision_param_doc,
     make_encoder,
 )
 from ._torch import _user_stacklevel
@@ -166,6 +167,7 @@ class SequenceTagger(BaseSequenceEstimator):
         split. The same int gives identical weights and predictions on CPU.
     device : {"auto", "cpu", "cuda"} or str, default="auto"
         Where the network runs; "auto" uses CUDA when available.
+""" + _precision_param_doc() + """\
     verbose : int, default=0
         1 prints one table row per epoch (with a progress bar within long
         epochs when tqdm is installed).
@@ -290,6 +292,7 @@ class SequenceTagger(BaseSequenceEstimator):
         tol=1e-4,
         random_state=None,
         device="auto",
+        precision="float32",
         verbose=0,
         warm_start=False,
     ):
@@ -327,6 +330,7 @@ class SequenceTagger(BaseSequenceEstimator):
         self.tol = tol
         self.random_state = random_state
         self.device = device
+        self.precision = precision
         self.verbose = verbose
         self.warm_start = warm_start
 

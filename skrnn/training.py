@@ -20,6 +20,8 @@ from typing import NamedTuple
 
 import torch
 
+from ._torch import release_memory, tune_malloc
+
 try:  # optional: a progress bar within long epochs when verbose
     from tqdm.auto import tqdm as _tqdm
 except ImportError:  # pragma: no cover - depends on the environment
@@ -134,55 +136,196 @@ def _total_norm(grads, norm_type=2.0):
     return torch.linalg.vector_norm(torch.stack(norms), norm_type)
 
 
+def _max_abs(grads):
+    """The largest ``|element|`` of all ``grads``, their inf-norm: a 0-d tensor, no host sync.
+
+    Computed with ``_foreach_abs`` / ``_foreach_max`` (``aminmax`` per
+    gradient where those are missing): on the CPU ``vector_norm(g, inf)``
+    takes ~20x as long (7.5 ms vs 0.34 ms per step for a 12k-word tagger),
+    which made this check a sixth of a training step. Same value, nan when
+    a gradient holds one; 0 for no gradients.
+    """
+    grads = [g.detach() for g in grads if g.numel()]
+    if not grads:
+        return torch.tensor(0.0)
+    device = grads[0].device
+    try:
+        tops = torch._foreach_max(torch._foreach_abs(grads))
+    except (AttributeError, RuntimeError, NotImplementedError):  # older torch, other devices
+        tops = [torch.stack(torch.aminmax(g)).abs().amax() for g in grads]
+    return torch.stack([t.to(device) for t in tops]).amax()
+
+
 class _GradientStats:
     """The epoch's global gradient norms before clipping, and how often clipping acted.
 
-    Accumulated as float32 device tensors (MPS has no float64), read once per
-    epoch (:meth:`summary`): the loop adds no host synchronisation per step.
+    Kept as the steps' 0-d device tensors and reduced once per epoch
+    (:meth:`summary`, float32: MPS has no float64): the loop adds no host
+    synchronisation, and no arithmetic, per step.
     """
 
     def __init__(self):
-        self.n_steps = 0
-        self.norm_sum = self.norm_max = self.n_clipped = None
+        self.norms, self.clipped = [], []
+
+    @property
+    def n_steps(self):
+        return len(self.norms)
 
     def add(self, norm, clipped):
-        norm = norm.detach().to(torch.float32)
-        clipped = clipped.to(torch.float32)
-        if self.n_steps == 0:
-            self.norm_sum, self.norm_max, self.n_clipped = norm, norm, clipped
-        else:
-            norm, clipped = norm.to(self.norm_sum.device), clipped.to(self.norm_sum.device)
-            self.norm_sum = self.norm_sum + norm
-            self.norm_max = torch.maximum(self.norm_max, norm)  # propagates nan
-            self.n_clipped = self.n_clipped + clipped
-        self.n_steps += 1
+        self.norms.append(norm.detach())
+        self.clipped.append(clipped)
 
     def summary(self):
         """``{grad_norm_mean, grad_norm_max, clipped_fraction}``; empty without steps."""
-        if self.n_steps == 0:
+        if not self.norms:
             return {}
-        mean, top, clipped = torch.stack([self.norm_sum, self.norm_max, self.n_clipped]).tolist()
-        return dict(zip(GRADIENT_KEYS, (mean / self.n_steps, top, clipped / self.n_steps)))
+        device = self.norms[0].device
+        norms = torch.stack([n.to(device, torch.float32) for n in self.norms])
+        clipped = torch.stack([c.to(device, torch.float32) for c in self.clipped])
+        # max propagates nan, as the norms' diagnostics should
+        mean, top, n_clipped = torch.stack([norms.sum(), norms.max(), clipped.sum()]).tolist()
+        n = len(self.norms)
+        return dict(zip(GRADIENT_KEYS, (mean / n, top, n_clipped / n)))
 
 
-def _clip(params, grads, clip_value, clip_norm):
+def _clip(params, grads, clip_value, clip_norm, *, sparse=False):
     """Clip the gradients in place; return ``(norm before clipping, whether clipping acted)``.
 
     Both as 0-d tensors on the gradients' device. With ``clip_norm`` alone the
     norm is the one :func:`torch.nn.utils.clip_grad_norm_` computes anyway.
+    ``sparse``: some parameters' gradients are sparse, and ``grads`` holds
+    their coalesced values (see :func:`_gradients`); these are clipped as
+    ``clip_grad_value_`` and ``clip_grad_norm_`` clip (the same formulas),
+    which the torch functions cannot do on sparse gradients.
     """
+    if grads and all(g.device.type == "cpu" for g in grads):
+        return _clip_on_cpu(grads, clip_value, clip_norm)
+    if sparse:
+        return _clip_tensors(grads, clip_value, clip_norm)
+    return _clip_with_torch(params, grads, clip_value, clip_norm)
+
+
+def _clip_with_torch(params, grads, clip_value, clip_norm):
+    """:func:`_clip` by torch's clipping functions (on any device, no host reads)."""
     if clip_norm is not None and clip_value is None:
         norm = torch.nn.utils.clip_grad_norm_(params, clip_norm)
         return norm, norm > clip_norm
     norm = _total_norm(grads)
     clipped = torch.zeros((), dtype=torch.bool, device=norm.device)
     if clip_value is not None:
-        clipped = _total_norm(grads, math.inf) > clip_value
+        clipped = _max_abs(grads) > clip_value
         torch.nn.utils.clip_grad_value_(params, clip_value)
     if clip_norm is not None:
         # The norm after clipping by value: the one clip_grad_norm_ acts on.
         clipped = clipped | (torch.nn.utils.clip_grad_norm_(params, clip_norm) > clip_norm)
     return norm, clipped
+
+
+def _clip_tensors(grads, clip_value, clip_norm):
+    """:func:`_clip` on the tensors ``grads`` themselves, with torch's clipping formulas."""
+    norm = _total_norm(grads)
+    clipped = torch.zeros((), dtype=torch.bool, device=norm.device)
+    if clip_value is not None:
+        clipped = _max_abs(grads) > clip_value
+        torch._foreach_clamp_min_(grads, -clip_value)
+        torch._foreach_clamp_max_(grads, clip_value)
+    if clip_norm is not None:
+        after = norm if clip_value is None else _total_norm(grads)
+        torch._foreach_mul_(grads, torch.clamp(clip_norm / (after + 1e-6), max=1.0))
+        clipped = clipped | (after > clip_norm)
+    return norm, clipped
+
+
+#: Relative margin under ``clip_value`` within which a gradient's L2 norm does not prove
+#: that none of its elements exceeds it (float rounding of the norm).
+_NORM_BOUND_MARGIN = 1e-5
+
+
+def _clip_on_cpu(grads, clip_value, clip_norm):
+    """:func:`_clip` for CPU tensors, skipping the passes that cannot change anything.
+
+    Reading a CPU tensor's value costs no device synchronisation, so: an
+    element is at most its tensor's L2 norm, and a tensor whose norm is
+    below ``clip_value`` needs neither the inf-norm check nor the clamps
+    (which would leave it unchanged); a gradient whose total norm is below
+    ``clip_norm`` is not multiplied by the coefficient, which is then
+    exactly 1. Same norms, flags and gradients as the full computation
+    (nan and inf norms take the full path); measured on a small BiLSTM
+    classifier (10 parameters, 5 ms steps): 0.34 -> 0.1 ms per step.
+    """
+    norms = torch._foreach_norm(grads)  # per tensor, as get_total_norm computes them
+    norm = torch.linalg.vector_norm(torch.stack(norms))
+    clipped = torch.zeros((), dtype=torch.bool)
+    over = []
+    if clip_value is not None:
+        bound = clip_value * (1 - _NORM_BOUND_MARGIN)
+        over = [g for g, n in zip(grads, torch.stack(norms).tolist()) if not n <= bound]
+        if over:
+            clipped = _max_abs(over) > clip_value
+            torch._foreach_clamp_min_(over, -clip_value)
+            torch._foreach_clamp_max_(over, clip_value)
+    if clip_norm is not None:
+        after = _total_norm(grads) if over else norm
+        coef = torch.clamp(clip_norm / (after + 1e-6), max=1.0)
+        if not coef.item() >= 1.0:  # nan included: multiplied, as clip_grad_norm_ does
+            torch._foreach_mul_(grads, coef)
+        clipped = clipped | (after > clip_norm)
+    return norm, clipped
+
+
+#: Embedding tables with fewer rows keep dense gradients (see :func:`sparse_embeddings`).
+SPARSE_MIN_ROWS = 5000
+
+
+def sparse_embeddings(module, *, min_rows=None):
+    """The embedding tables of ``module`` whose gradients :func:`train` takes sparse.
+
+    A word embedding's gradient is zero but for the rows of the batch's
+    tokens, yet as a dense table every step pays for all of it: torch's
+    backward fills the whole table and adds the rows in, then the gradient
+    norm, the clipping check and ``clip_value``'s two clamps each read all
+    of it. With ``sparse=True`` the backward gives the rows alone: norms and
+    clipping run on them (the same values: the other entries are zeros),
+    and only then is the gradient made dense for the optimizer, whose step
+    is unchanged (Adam still updates every row, as without it). Same
+    results up to float rounding (duplicate ids are summed in another
+    order); measured on all of Brown (53k words, no character CNN, 1
+    thread) 0.86x -> 1.0x the training throughput of a plain PyTorch loop.
+
+    Only ``nn.Embedding`` tables (not frozen-row ones) of at least
+    ``min_rows`` rows (default :data:`SPARSE_MIN_ROWS`; character
+    vocabularies gain nothing), trainable, without ``max_norm``, on the
+    CPU.
+
+    Returns
+    -------
+    list of torch.nn.Embedding
+    """
+    min_rows = SPARSE_MIN_ROWS if min_rows is None else min_rows
+    return [sub for sub in module.modules()
+            if type(sub) is torch.nn.Embedding and sub.num_embeddings >= min_rows
+            and sub.weight.requires_grad and sub.weight.device.type == "cpu"
+            and sub.max_norm is None]
+
+
+def _gradients(params):
+    """``(tensors to clip, parameters with sparse gradients)`` after a backward pass.
+
+    A sparse gradient is coalesced (one row per distinct id, the rows
+    summed: the nonzero rows of the dense gradient) and stands in the list
+    by its values, which clipping changes in place.
+    """
+    grads, sparse = [], []
+    for p in params:
+        g = p.grad
+        if g is None:
+            continue
+        if g.is_sparse:
+            g = p.grad = g.coalesce()
+            sparse.append(p)
+            g = g._values()
+        grads.append(g)
+    return grads, sparse
 
 
 class EpochResult(NamedTuple):
@@ -311,7 +454,7 @@ class _Table:
 
 
 def train_epoch(module, optimizer, batches, loss_fn, *, clip_value=None, clip_norm=None,
-                progress=False, sync=None):
+                progress=False, sync=None, sparse=(), precision=None):
     """One pass over ``batches``; return an :class:`EpochResult`.
 
     ``loss_fn(module, batch)`` returns the mean loss of the batch and the
@@ -328,9 +471,31 @@ def train_epoch(module, optimizer, batches, loss_fn, *, clip_value=None, clip_no
     value, n)``; ``sync.all_finite(flag)`` agrees on the divergence check.
     The gradients are all-reduced by then, so every process sees the same
     norms.
+
+    ``sparse``: embeddings (from :func:`sparse_embeddings`) that give sparse
+    gradients during this epoch; they are clipped as such, then made dense
+    for the optimizer.
+    ``precision``: None, or the dtype (``torch.bfloat16``) that ``loss_fn``
+    runs under :func:`torch.autocast` (see :func:`train`); the backward
+    pass follows the forward's dtypes, the weights and the optimizer stay
+    float32.
     """
+    switched = [e for e in sparse if not e.sparse]
+    for e in switched:
+        e.sparse = True
+    try:
+        return _train_epoch(module, optimizer, batches, loss_fn, clip_value, clip_norm,
+                            progress, sync, precision)
+    finally:
+        for e in switched:
+            e.sparse = False
+
+
+def _train_epoch(module, optimizer, batches, loss_fn, clip_value, clip_norm, progress, sync,
+                 precision):
     module.train()
     params = list(module.parameters())
+    device_type = params[0].device.type if params else "cpu"
     stats = _GradientStats()
     total = 0.0
     n_total = 0
@@ -340,7 +505,11 @@ def train_epoch(module, optimizer, batches, loss_fn, *, clip_value=None, clip_no
     for batch in batches:
         batch = batch() if callable(batch) else batch
         optimizer.zero_grad(set_to_none=True)
-        loss, n = loss_fn(module, batch)
+        if precision is None:
+            loss, n = loss_fn(module, batch)
+        else:
+            with torch.autocast(device_type, dtype=precision):
+                loss, n = loss_fn(module, batch)
         if sync is None:
             value = loss.item()
         else:
@@ -350,8 +519,10 @@ def train_epoch(module, optimizer, batches, loss_fn, *, clip_value=None, clip_no
                 bar.close()
             return EpochResult(value, n_total + n, False, stats.summary())
         loss.backward()
-        grads = [p.grad for p in params if p.grad is not None]
-        stats.add(*_clip(params, grads, clip_value, clip_norm))
+        grads, sparse = _gradients(params)
+        stats.add(*_clip(params, grads, clip_value, clip_norm, sparse=bool(sparse)))
+        for p in sparse:
+            p.grad = p.grad.to_dense()  # the optimizer's step is the dense one
         optimizer.step()
         total += value * n
         n_total += n
@@ -369,7 +540,7 @@ def train_epoch(module, optimizer, batches, loss_fn, *, clip_value=None, clip_no
 def train(module, optimizer, epoch_batches, loss_fn, *, max_epochs, validate=None,
           n_iter_no_change=5, tol=1e-4, clip_value=None, clip_norm=None, verbose=0,
           start_epoch=0, check_convergence=True, print_fn=print, sync=None, rng=None,
-          learning_rate=None):
+          learning_rate=None, sparse=(), precision=None):
     """Train for up to ``max_epochs`` epochs, with optional early stopping.
 
     Parameters
@@ -411,6 +582,16 @@ def train(module, optimizer, epoch_batches, loss_fn, *, max_epochs, validate=Non
         :func:`scheduled_rate`); set on every parameter group before the
         epoch and recorded as its ``lr``. None: the optimizer's rate as it
         is (still recorded).
+    sparse : sequence of torch.nn.Embedding
+        Embeddings whose gradients are sparse during training (see
+        :func:`sparse_embeddings`, which says which qualify): norms and
+        clipping read only their batch's rows; the optimizer step is dense.
+    precision : torch.dtype or None
+        ``torch.bfloat16``: each batch's forward pass and loss run under
+        ``torch.autocast`` in that dtype (matrix products and the fused
+        LSTM in bfloat16, losses in float32; the weights, their gradients
+        and the optimizer's state stay float32). None: float32 throughout.
+        Validation is never autocast.
 
     Returns
     -------
@@ -465,6 +646,7 @@ def train(module, optimizer, epoch_batches, loss_fn, *, max_epochs, validate=Non
         columns.insert(-2, "lr")
     table = _Table(columns, print_fn, headers={"grad_norm_mean": "grad_norm"})
     result = TrainingResult(status="max_epochs")
+    tune_malloc()  # freed buffers are reused, not faulted in again each step
     # The best epoch so far: (score, epoch, its weights when validating).
     best = (-math.inf, None, None)
     no_improve = 0
@@ -483,7 +665,8 @@ def train(module, optimizer, epoch_batches, loss_fn, *, max_epochs, validate=Non
             progress = verbose > 0 and len(batches) >= PROGRESS_MIN_BATCHES
             loss, n_steps, finite, gradients = train_epoch(
                 module, optimizer, batches, loss_fn, clip_value=clip_value,
-                clip_norm=clip_norm, progress=progress, sync=sync)
+                clip_norm=clip_norm, progress=progress, sync=sync, sparse=sparse,
+                precision=precision)
             if not finite:
                 last_good[0].restore(module, optimizer, rng)
                 result.status = "diverged"
@@ -530,4 +713,5 @@ def train(module, optimizer, epoch_batches, loss_fn, *, max_epochs, validate=Non
     if not check_convergence and result.status == "max_epochs":
         result.status = "partial"
     module.eval()
+    release_memory()
     return result
