@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from sklearn.utils._param_validation import StrOptions
 
@@ -47,8 +46,7 @@ class ManyToOneMixin(BaseSequenceEstimator):
 
     def _outputs(self, X):
         """Network outputs for X, (n_samples, n_outputs) float32, in the order of X."""
-        rows = self._predict_outputs(X, _rows)
-        return np.stack(rows).astype(np.float32, copy=False)
+        return self._predict_rows(X, _rows)
 
     def _validation_outputs(self, module, data):
         """Outputs and targets of held-out data (no gradients, eval mode set by the caller)."""
@@ -69,4 +67,4 @@ class ManyToOneMixin(BaseSequenceEstimator):
 
 
 def _rows(module, batch):
-    return list(module(batch).float().cpu().numpy())
+    return module(batch).float()  # (N, n_outputs)

@@ -393,35 +393,41 @@ class LanguageModel(BaseSequenceEstimator):
         """
         v = self.vocabulary_
         lengths = np.fromiter((len(s) + 1 for s in seqs), dtype=np.int64, count=len(seqs))
-        vocab = len(v)
+        chunk = max(1, _SCORE_LOGITS_BUDGET // len(v))  # real steps per head call
         banned = self._banned_ids()
         total, count = 0.0, 0
         # No mode switch: a fitted network is in eval mode, and validation calls
-        # this inside training.train, which sets eval mode itself.
-        with torch.no_grad():
-            for idx in _data.bucket_batches(lengths, self.batch_size):
+        # this inside training.train, which sets eval mode itself (so the
+        # network's dropout before its head is off, and the head can be applied
+        # to the real steps only). Inference mode: nothing made here outlives
+        # the call.
+        with torch.inference_mode():
+            for idx in self._inference_batches(lengths):
                 rows = self._framed([seqs[i] for i in idx], encoded=encoded)
                 padded = _data._pad(rows, _data.IGNORE_INDEX, np.int64)
                 padded = torch.from_numpy(padded).to(self.device_)
                 inputs = padded[:, :-1].clamp(min=0)  # pads read as <pad> (id 0)
                 targets = padded[:, 1:]
                 n_rows, width = inputs.shape
-                window = max(16, min(4096, _SCORE_LOGITS_BUDGET // (n_rows * vocab)))
+                window = max(16, min(4096, _SCORE_LOGITS_BUDGET // (
+                    n_rows * module.encoder.output_size)))
                 h = None
                 for start in range(0, width, window):
                     stop = min(start + window, width)
                     span = torch.full((n_rows,), stop - start, device=self.device_)
                     batch = _data.Batch(inputs=inputs[:, start:stop], lengths=span,
                                         index=None)
-                    logits, h = module(batch, h)  # (N, W, V)
+                    hidden, h = module.encoder(batch, h)  # (N, W, H)
                     tgt = targets[:, start:stop]
-                    logits = logits.float()
-                    logits[..., banned] = float("-inf")  # as in predict_proba
-                    logp = torch.log_softmax(logits, dim=-1)
                     mask = tgt != _data.IGNORE_INDEX
-                    picked = logp.gather(2, tgt.clamp(min=0).unsqueeze(2)).squeeze(2)
-                    total += float(picked[mask].sum())
-                    count += int(mask.sum())
+                    hidden, tgt = hidden[mask], tgt[mask]  # (S, H), (S,): real steps only
+                    count += len(tgt)
+                    for first in range(0, len(tgt), chunk):
+                        logits = module.head(hidden[first:first + chunk]).float()  # (S', V)
+                        logits[:, banned] = float("-inf")  # as in predict_proba
+                        picked = logits.gather(1, tgt[first:first + chunk, None]).squeeze(1)
+                        # log-softmax of the next tokens only: no (S', V) output written
+                        total += float((picked - torch.logsumexp(logits, dim=1)).sum())
         return total, count
 
     def score(self, X, y=None):

@@ -391,8 +391,8 @@ class SequenceTagger(BaseSequenceEstimator):
             sequence's length: the best sequence by Viterbi decoding with a
             CRF or a tag scheme, else each step's most probable label.
         """
-        ids = self._predict_outputs(X, _decode_per_sequence)
-        return [self.classes_[i] for i in ids]
+        self._check_fitted()
+        return self._predict_steps(X, _decode_batch, transform=self.classes_.take)
 
     def predict_proba(self, X):
         """Predict per-step class probabilities.
@@ -407,7 +407,7 @@ class SequenceTagger(BaseSequenceEstimator):
             One ``(T_i, n_classes)`` array per sequence, columns in
             ``classes_`` order, rows summing to 1.
         """
-        return self._predict_outputs(X, _proba_per_sequence)
+        return self._predict_steps(X, _proba_batch)
 
     def score(self, X, y):
         """Token accuracy: the fraction of steps labelled correctly.
@@ -605,17 +605,15 @@ def _decode(module, logits, lengths):
     return _crf.viterbi(module.chain_emissions(logits), lengths, *chain)
 
 
-def _decode_per_sequence(module, batch):
-    pred = _decode(module, module(batch), batch.lengths).cpu().numpy()  # (N, L)
-    return [row[:length] for row, length in zip(pred, batch.lengths.tolist())]
+def _decode_batch(module, batch):
+    """(N, L) tag ids of a batch (see ``_predict_steps``)."""
+    return _decode(module, module(batch), batch.lengths)
 
 
-def _proba_per_sequence(module, batch):
+def _proba_batch(module, batch):
+    """(N, L, C) per-step probabilities of a batch (see ``_predict_steps``)."""
     logits = module(batch).float()
     chain = module.transition_scores()
     if chain is None:
-        proba = torch.softmax(logits, dim=-1)
-    else:
-        proba = _crf.marginals(module.chain_emissions(logits), batch.lengths, *chain)
-    proba = proba.cpu().numpy()  # (N, L, C)
-    return [p[:length] for p, length in zip(proba, batch.lengths.tolist())]
+        return torch.softmax(logits, dim=-1)
+    return _crf.marginals(module.chain_emissions(logits), batch.lengths, *chain)
