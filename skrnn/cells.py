@@ -80,7 +80,7 @@ def lstm_step(gx, state, w):
     """
     h, c = state
     i, f, g, o = torch.addmm(gx, h, w["w_hh_t"]).chunk(4, dim=1)
-    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    c = torch.addcmul(torch.sigmoid(f) * c, torch.sigmoid(i), torch.tanh(g))
     return torch.sigmoid(o) * torch.tanh(c), c
 
 

@@ -31,12 +31,15 @@ Padded input positions get attention weight 0.
 
 from __future__ import annotations
 
+import weakref
+
 import torch
 from torch import nn
 
 from . import data as _data
 from .cells import CELLS
 from .modules import Dropout, pool_steps
+from .sampling import RecurrentStepper, cached
 
 
 class Seq2SeqNetwork(nn.Module):
@@ -106,6 +109,11 @@ class Seq2SeqNetwork(nn.Module):
         """What attention compares a query with: precomputed once per input."""
         if self.attention == "bahdanau":
             return self.key(memory)  # (N, S, H)
+        if self.attention == "luong":
+            # score(h) . m_j = h . (m_j W), W the score's (E, H) weight: applied once to
+            # the memory rather than to the query at every step (and shared by a row's
+            # beams).
+            return torch.matmul(memory, self.score.weight)  # (N, S, H)
         return memory
 
     # -- attention -------------------------------------------------------------------
@@ -113,7 +121,7 @@ class Seq2SeqNetwork(nn.Module):
     def _attend(self, query, memory, keys, mask):
         """Weights (N, T, S) and contexts (N, T, E) for queries (N, T, H)."""
         if self.attention == "luong":
-            scores = torch.bmm(self.score(query), keys.transpose(1, 2))  # (N, T, S)
+            scores = torch.bmm(query, keys.transpose(1, 2))  # (N, T, S): h W m_j
         else:
             # (N, T, 1, H) + (N, 1, S, H) -> (N, T, S)
             scores = self.energy(torch.tanh(self.query(query).unsqueeze(2)
@@ -187,27 +195,37 @@ class Seq2SeqNetwork(nn.Module):
     def stepper(self):
         """``step(tokens, state) -> (logits, state)`` for :mod:`skrnn.decoding` (no grad).
 
-        Reads the decoder's weights once; ``state`` is :meth:`decoder_start`'s
-        dict, which also carries the last attention weights (``"attention"``).
+        ``state`` is :meth:`decoder_start`'s dict, which also carries the last
+        attention weights (``"attention"``). The decoder runs through a
+        :class:`~skrnn.sampling.RecurrentStepper` (the cell table's step
+        equations, the first layer's input projection a table look-up), built
+        once per version of the weights and reused by every later call
+        (:func:`skrnn.sampling.cached`). Eval-mode equations: no dropout.
         """
-        step_weights = [self.cell.step_weights(self.decoder, k) for k in range(self.num_layers)]
+        return cached(self, "decoder", self._build_stepper)
+
+    def _build_stepper(self):
+        bahdanau, luong = self.attention == "bahdanau", self.attention == "luong"
+        decoder = RecurrentStepper(self.embedding, self.decoder,
+                                   extra_input=self.encoder.output_size if bahdanau else 0)
+        # The cached step must not keep the network alive (the cache is keyed
+        # by it, weakly): it reaches attention and output through a proxy.
+        net = weakref.proxy(self)
 
         def step(tokens, state):
             memory, keys, mask = state["memory"], state["keys"], state["mask"]
-            emb = self.embedding(tokens)  # (N, emb)
             states = state["states"]
-            if self.attention == "bahdanau":
-                weights, ctx = self._attend(states[-1][0].unsqueeze(1), memory, keys, mask)
-                states = self._step_layers(torch.cat([emb, ctx.squeeze(1)], dim=-1), states,
-                                           step_weights)
-                h = states[-1][0].unsqueeze(1)
+            weights = ctx = None
+            if bahdanau:
+                weights, ctx = net._attend(states[-1][0].unsqueeze(1), memory, keys, mask)
+                gx = decoder.input_gates(tokens, ctx.squeeze(1))
             else:
-                states = self._step_layers(emb, states, step_weights)
-                h = states[-1][0].unsqueeze(1)  # (N, 1, H)
-                weights = ctx = None
-                if self.attention == "luong":
-                    weights, ctx = self._attend(h, memory, keys, mask)
-            logits = self._output(h, ctx).squeeze(1)  # (N, V)
+                gx = decoder.input_gates(tokens)
+            states = decoder.advance(gx, states)
+            h = states[-1][0].unsqueeze(1)  # (N, 1, H)
+            if luong:
+                weights, ctx = net._attend(h, memory, keys, mask)
+            logits = net._output(h, ctx).squeeze(1)  # (N, V)
             new = {"memory": memory, "keys": keys, "mask": mask, "states": states}
             if weights is not None:
                 new["attention"] = weights.squeeze(1)  # (N, S)

@@ -1,7 +1,9 @@
 """Tests for skrnn.LanguageModel: learning, scoring, sampling, errors."""
 
+import json
 import pickle
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV
 
 from skrnn import LanguageModel
+from skrnn import language_model as lm_module
 from skrnn.data import IGNORE_INDEX
 
 PATTERN = ["abcabc", "abc", "abcabcabc"] * 10
@@ -138,10 +141,12 @@ def test_sampling_to_a_fixed_length_never_draws_eos(pattern_lm, word_lm):
 
 
 def test_same_random_state_same_samples(pattern_lm):
-    """The same random_state gives the same samples; another seed may differ."""
+    """The same random_state gives the same samples, a shorter max_length their starts."""
     a = pattern_lm.sample(n_samples=10, max_length=30, random_state=3)
     b = pattern_lm.sample(n_samples=10, max_length=30, random_state=3)
     assert a == b
+    short = pattern_lm.sample(n_samples=10, max_length=4, random_state=3)
+    assert [s[:4] for s in a] == short
 
 
 def test_top_k_one_is_greedy(pattern_lm):
@@ -183,6 +188,73 @@ def test_prefix_of_the_wrong_kind(pattern_lm, word_lm):
         pattern_lm.sample(prefix=["a"])
     with pytest.raises(TypeError, match="prefix must be a list of str tokens"):
         word_lm.sample(prefix="the cat")
+
+
+def _fresh_copy(lm):
+    """The same fitted model with a network of its own (nothing built for it yet)."""
+    return pickle.loads(pickle.dumps(lm))
+
+
+def test_sample_reuses_its_stepper_until_the_weights_change(pattern_lm):
+    """One stepper serves every call; partial_fit, warm_start and loaded weights get a new
+    one, which samples exactly as a model built afresh with those weights."""
+    lm = _fresh_copy(pattern_lm)
+    first = lm.sample(5, max_length=20, random_state=1)
+    stepper = lm_module._stepper(lm.module_)
+    assert lm.sample(5, max_length=20, random_state=1) == first
+    assert lm_module._stepper(lm.module_) is stepper
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        lm.partial_fit(PATTERN)
+    assert lm_module._stepper(lm.module_) is not stepper
+    assert lm.sample(8, max_length=20, random_state=4) == _fresh_copy(lm).sample(
+        8, max_length=20, random_state=4)
+    stepper = lm_module._stepper(lm.module_)
+    quiet_fit(lm.set_params(warm_start=True, max_epochs=1), PATTERN)
+    assert lm_module._stepper(lm.module_) is not stepper
+    other = quiet_fit(small_lm(max_epochs=3, random_state=1), PATTERN)
+    assert other.sample(8, max_length=20, random_state=4) != lm.sample(8, max_length=20,
+                                                                       random_state=4)
+    lm.module_.load_state_dict(other.module_.state_dict())  # weights changed in place
+    assert lm.sample(8, max_length=20, random_state=4) == other.sample(8, max_length=20,
+                                                                       random_state=4)
+
+
+def test_cached_stepper_is_not_pickled_saved_or_cloned(pattern_lm, tmp_path):
+    """The cache lives outside the estimator and its network: pickles, saved files, clones
+    and the fitted attributes are the same before and after sampling."""
+    lm = _fresh_copy(pattern_lm)
+    attrs, module_attrs = set(vars(lm)), set(vars(lm.module_))
+    pickled = pickle.dumps(lm)
+    lm.save(tmp_path / "before.skrnn")
+    lm.sample(3, max_length=10, random_state=0)
+    assert lm_module._stepper(lm.module_) is not None
+    assert set(vars(lm)) == attrs and set(vars(lm.module_)) == module_attrs
+    after = pickle.dumps(lm)
+    assert b"RecurrentStepper" not in after and len(after) == len(pickled)
+    lm.save(tmp_path / "after.skrnn")
+    assert _saved(tmp_path / "after.skrnn") == _saved(tmp_path / "before.skrnn")
+    assert clone(lm).get_params() == lm.get_params() and not hasattr(clone(lm), "module_")
+
+
+def _saved(path):
+    """A saved file's header (parsed: its metadata's key order varies) and tensor bytes."""
+    blob = path.read_bytes()
+    size = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8:8 + size])
+    header["__metadata__"] = {k: json.loads(v) if v.startswith("{") else v
+                              for k, v in header["__metadata__"].items()}
+    return header, blob[8 + size:]
+
+
+def test_threads_sampling_a_cold_model_agree_with_sequential_calls(pattern_lm):
+    """Threads that sample one model whose stepper is not built yet get the sequential
+    samples."""
+    lm = _fresh_copy(pattern_lm)
+    seeds = list(range(16))
+    with ThreadPoolExecutor(8) as pool:
+        threaded = list(pool.map(lambda s: lm.sample(3, max_length=30, random_state=s), seeds))
+    assert threaded == [pattern_lm.sample(3, max_length=30, random_state=s) for s in seeds]
 
 
 # -- training mechanics ----------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Tests for skrnn.Seq2Seq and skrnn.decoding: tiny tasks a correct model must solve, decoding
 invariants, the sklearn contract, persistence and clear errors."""
 
+import gc
 import pickle
+import weakref
 
 import numpy as np
 import pytest
@@ -13,6 +15,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 import skrnn
 from skrnn import Seq2Seq
+from skrnn.cells import CELLS
+from skrnn.data import collate
 from skrnn.decoding import beam_search, greedy_steps, select_rows
 
 TINY = dict(hidden_size=32, embedding_dim=16, random_state=0, device="cpu")
@@ -271,6 +275,49 @@ def test_beam_search_finds_what_greedy_misses():
     assert greedy[0, 0] == 1 and beam[0].tolist()[:2] == [2, 3]
     assert (lp_beam > lp_greedy).all()
     assert torch.allclose(lp_beam, torch.log(torch.tensor(0.4)).expand(2), atol=1e-5)
+
+
+@pytest.mark.parametrize("attention", ["luong", "bahdanau", None])
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_decoder_steps_equal_teacher_forcing(cell, attention):
+    """Stepping the decoder on the true previous tokens gives the teacher-forced logits, for
+    every cell (two layers) and attention."""
+    X = words(12, 5)
+    model = quiet_fit(Seq2Seq(cell=cell, attention=attention, num_layers=2, max_epochs=1,
+                              **TINY), X, [w[::-1] for w in X])
+    data, _ = model._pairs(X, [w[::-1] for w in X])
+    batch = collate(data, np.arange(len(X)), "cpu")
+    targets_in = batch.targets[:, :-1].clamp(min=0)
+    module = model.module_
+    with torch.no_grad():
+        expected = module(batch, targets_in)  # (N, T, V)
+        step, state = module.stepper(), module.decoder_start(batch)
+        for t in range(targets_in.shape[1]):
+            logits, state = step(targets_in[:, t], state)
+            torch.testing.assert_close(logits, expected[:, t], rtol=1e-4, atol=1e-5)
+
+
+def test_decoder_stepper_is_cached_and_follows_the_weights(reverser, test_words):
+    """predict builds the decoder's stepper once; changed weights get a new one that decodes
+    as a model built afresh with them; the cache does not keep the network alive."""
+    model = pickle.loads(pickle.dumps(reverser))
+    X = test_words[0][:20]
+    net = model.module_
+    step = net.stepper()
+    assert net.stepper() is step
+    assert model.predict(X) == reverser.predict(X) and net.stepper() is step
+    with torch.no_grad():
+        for p in net.decoder.parameters():
+            p.mul_(0.8)
+    assert net.stepper() is not step
+    fresh = pickle.loads(pickle.dumps(model))
+    for beam in (1, 3):
+        model.set_params(beam_size=beam)
+        assert model.predict(X) == fresh.set_params(beam_size=beam).predict(X)
+    ref = weakref.ref(net)
+    del model, net, step
+    gc.collect()
+    assert ref() is None
 
 
 def test_select_rows_reorders_any_nesting():
