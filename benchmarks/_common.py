@@ -45,10 +45,13 @@ class Clock:
 def matmul_peak_gflops(n=2048, repeats=10):
     """Best-of-``repeats`` float32 ``n`` x ``n`` matrix product rate on the current thread budget.
 
-    Measured through MKL (``torch.mm``) and through oneDNN (the library of
-    the fused RNN kernels); returns ``(higher, {"mkl": ..., "onednn": ...})``.
-    On AMD CPUs MKL runs at about half of what oneDNN reaches, so ``torch.mm``
-    alone understates the peak (and overstates a %-of-peak figure ~2x).
+    Measured through MKL (``torch.mm`` with oneDNN switched off:
+    ``torch.backends.mkldnn.flags(enabled=False)``) and through oneDNN, the
+    library of the fused RNN kernels (``torch.mm`` with it on, and oneDNN's
+    own linear product; the faster of the two); returns ``(higher, {"mkl":
+    ..., "onednn": ...})`` in GFLOP/s. On AMD CPUs MKL runs at about half of
+    what oneDNN reaches, so MKL alone understates the peak (and overstates a
+    %-of-peak figure ~2x).
     """
     import torch
 
@@ -61,23 +64,66 @@ def matmul_peak_gflops(n=2048, repeats=10):
             best = min(best, time.perf_counter() - t)
         return 2 * n**3 / best / 1e9
 
+    import warnings
+
     a, b = torch.randn(n, n), torch.randn(n, n)
-    c = torch.empty(n, n)
-    rates = {"mkl": best_rate(lambda: torch.mm(a, b, out=c))}
-    try:
-        am, bm = a.to_mkldnn(), b.to_mkldnn()
-        rates["onednn"] = best_rate(lambda: torch._C._nn.mkldnn_linear(am, bm))
-    except (AttributeError, RuntimeError):  # a build without oneDNN
-        rates["onednn"] = None
+    with warnings.catch_warnings():  # flags() warns that TF32 needs an Intel GPU
+        warnings.simplefilter("ignore", UserWarning)
+        with torch.backends.mkldnn.flags(enabled=False):
+            rates = {"mkl": best_rate(lambda: torch.mm(a, b))}
+        onednn = []
+        if torch.backends.mkldnn.is_available():
+            with torch.backends.mkldnn.flags(enabled=True):
+                onednn.append(best_rate(lambda: torch.mm(a, b)))
+        try:
+            am, bm = a.to_mkldnn(), b.to_mkldnn()
+            onednn.append(best_rate(lambda: torch._C._nn.mkldnn_linear(am, bm)))
+        except (AttributeError, RuntimeError):
+            pass
+    rates["onednn"] = max(onednn) if onednn else None
     return max(r for r in rates.values() if r is not None), rates
 
 
 def measure_peak(label="1 thread"):
     """Measure :func:`matmul_peak_gflops` and print it; return ``(peak, rates)``."""
     peak, rates = matmul_peak_gflops()
-    print(f"float32 matmul peak, {label}: {peak:.1f} GFLOP/s (torch.mm / MKL "
-          f"{rates['mkl']:.1f}, oneDNN {rates['onednn'] or 0:.1f})", flush=True)
+    print(f"float32 matmul peak, {label}: {peak:.1f} GFLOP/s (MKL {rates['mkl']:.1f}, "
+          f"oneDNN {rates['onednn'] or 0:.1f})", flush=True)
     return peak, rates
+
+
+# -- training FLOPs: matrix products only, x2 per multiply-add, x3 for forward + backward ------
+
+#: Gate blocks of each cell's input and recurrent weights.
+CELL_GATES = {"rnn": 1, "gru": 3, "lstm": 4, "peephole": 4}
+
+
+def recurrent_flops(cell, input_size, hidden_size, num_layers=1, bidirectional=False):
+    """Forward FLOPs per step of a recurrent stack: ``2 * G * H * (I + H)`` per layer and
+    direction (the gate products; biases, nonlinearities and padding not counted)."""
+    gates, directions = CELL_GATES[cell], 2 if bidirectional else 1
+    total, size = 0, input_size
+    for _ in range(num_layers):
+        total += directions * 2 * gates * hidden_size * (size + hidden_size)
+        size = directions * hidden_size
+    return total
+
+
+def linear_flops(n_in, n_out):
+    """Forward FLOPs of one ``n_in -> n_out`` linear layer per row."""
+    return 2 * n_in * n_out
+
+
+def train_flops(forward_flops):
+    """Training FLOPs from forward FLOPs: the backward pass costs about twice the forward
+    (gradients with respect to inputs and weights)."""
+    return 3 * forward_flops
+
+
+def peak_fraction(items_per_s, flops_per_item, peak_gflops):
+    """``(achieved GFLOP/s, fraction of the peak)`` of a training rate."""
+    achieved = items_per_s * flops_per_item / 1e9
+    return achieved, achieved / peak_gflops
 
 
 def cpu_name():

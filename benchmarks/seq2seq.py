@@ -19,6 +19,18 @@ What is measured, in one process, on one torch thread (``torch.set_num_threads(1
   thread and an idle core CPU time is wall time, and other work on the machine inflates it
   least).
 * ``decoding`` -- test words per second of ``predict``, greedy and beam.
+* ``decode_speed`` -- ``predict`` with ``beam_size=1`` and ``--beam`` against a plain
+  PyTorch loop over the same weights written the usual way (the textbook packed encoder,
+  then per step: target embedding -> the decoder ``nn.LSTM`` called once with the carried
+  ``(h, c)`` -> Luong attention -> combine -> head; greedy by argmax, beam search batched as
+  skrnn's), the same output-length bound; ``same output`` is the fraction of words on which
+  the two agree. Two cases: ``batch`` -- ``--decode-speed-words`` (1,000) test words in one
+  call, predict's length-sorted batches for both; ``single`` -- ``--decode-speed-single``
+  (200) words, each its own call. ``--decode-speed-repeats`` (3) interleaved runs each, the
+  best counting; ratios of wall-clock rates (and of CPU-time rates). skrnn builds its
+  decoder stepper once per fitted model (``skrnn.sampling.cached``; the warm-up call
+  builds it). ``--decode-speed-only`` runs just this part on a model trained for
+  ``--decode-speed-epochs`` (3) epochs of 3,000 words (~150 optimizer steps, ~40 s).
 * ``throughput`` -- training pairs per CPU second of ``Seq2Seq.partial_fit`` against two
   plain PyTorch loops training the same network (checked: given skrnn's weights, each
   computes skrnn's logits) on
@@ -30,6 +42,11 @@ What is measured, in one process, on one torch thread (``torch.set_num_threads(1
   reversed within its length), ``torch.rand_like`` dropout masks, ``Adam(fused=True)``.
   Each is run ``--repeats`` times in rotated order and its best time kept. Target:
   skrnn / plain >= 1.0.
+* ``train speed`` (``--train-speed-only``: this part alone) -- the same comparison at
+  :class:`skrnn.Seq2Seq`'s *default* sizes (BiLSTM 128, embedding 64, batch 64) against the
+  padded plain loop with fused Adam, plus skrnn with ``precision="bfloat16"``; wall and CPU
+  time and the fraction of the float32 matmul peak (the higher of MKL and oneDNN, measured in
+  the same run). Target (issue 15): skrnn / plain >= 1.1.
 * ``sequitur`` -- Sequitur G2P (joint-sequence n-grams; PyPI ``sequitur-g2p``, run as its
   ``g2p.py`` in a subprocess) trained on the first ``--sequitur-words`` of skrnn's training
   words (5% held out by Sequitur for its discounts), ramped up order by order while the
@@ -52,6 +69,7 @@ How to run (from the repository root, skrnn importable)::
     python benchmarks/seq2seq.py                     # all 112,109 words, 15 minutes: ~25 min
     python benchmarks/seq2seq.py --train-words 30000 --time-budget 5 --hidden-size 256
     python benchmarks/seq2seq.py --skip-sequitur --skip-throughput
+    python benchmarks/seq2seq.py --decode-speed-only  # decoding speed only: ~3 min
 
 Writes the tables and ``benchmarks/results/seq2seq.json`` (``--out``).
 """
@@ -413,6 +431,272 @@ def throughput(args, X, y):
                 same_batches=same_batches)
 
 
+# -- decoding speed: predict vs a plain per-step loop over the same weights --------------
+
+
+def plain_decode(net, tv, inputs, lengths, bounds, beam, num_layers, hidden_size):
+    """Greedy (``beam == 1``) or batched beam search written the usual way in plain PyTorch.
+
+    ``net`` is :func:`plain_network`'s (textbook packed encoder) holding skrnn's weights. Per
+    step: target embedding -> the decoder ``nn.LSTM`` called once with the carried ``(h, c)``
+    -> Luong attention -> combine -> head; ``<pad>``/``<bos>``/``<unk>`` banned, a row (a
+    hypothesis) ends at ``<eos>`` or at its bound (``bounds``: skrnn's rule, ``<eos>``
+    included); beam search as skrnn's: beams flattened into the batch, top-k over K x V,
+    finished hypotheses kept at their score, the best by log-probability per token.
+    Returns the output token lists.
+    """
+    import torch
+
+    L, H, eos = num_layers, hidden_size, tv.eos_id
+    banned = [tv.pad_id, tv.bos_id, tv.unk_id]
+
+    def logits_of(tok, h, c, memory, mask):
+        out, (h, c) = net.decoder(net.tgt_embedding(tok), (h, c))  # (N, 1, H)
+        att = torch.bmm(net.score(out), memory.transpose(1, 2))  # (N, 1, S)
+        att = torch.softmax(att.masked_fill(~mask[:, None], float("-inf")), dim=2)
+        ctx = torch.bmm(att, memory)  # (N, 1, 2H)
+        logits = net.head(torch.tanh(net.combine(torch.cat([ctx, out], -1))))[:, 0]
+        logits[:, banned] = float("-inf")
+        return logits, h, c  # (N, V)
+
+    with torch.no_grad():
+        memory, summary = net.encode(inputs, lengths)  # (N, S, 2H)
+        n, k = inputs.shape[0], beam
+        init = torch.tanh(net.bridge(summary)).view(n, L, 2, H)
+        h = init[:, :, 0].transpose(0, 1).contiguous()  # (L, N, H)
+        c = init[:, :, 1].transpose(0, 1).contiguous()
+        mask = torch.arange(memory.shape[1]) < lengths[:, None]  # (N, S)
+        if beam == 1:
+            tok, done, steps = torch.full((n, 1), tv.bos_id), torch.zeros(n, dtype=torch.bool), []
+            for t in range(int(bounds.max())):
+                logits, h, c = logits_of(tok, h, c, memory, mask)
+                nxt = logits.argmax(dim=1).masked_fill(done | (bounds <= t + 1), eos)
+                done |= nxt == eos
+                steps.append(nxt)
+                tok = nxt[:, None]
+                if bool(done.all()):
+                    break
+            return _token_lists(torch.stack(steps, dim=1).numpy(), tv)
+        rows = torch.arange(n).repeat_interleave(k)  # (N*K,)
+        memory, mask, h, c = memory[rows], mask[rows], h[:, rows], c[:, rows]
+        bound = bounds[rows]
+        tok = torch.full((n * k, 1), tv.bos_id)
+        scores = torch.full((n, k), float("-inf"))
+        scores[:, 0] = 0.0
+        finished = torch.zeros(n * k, dtype=torch.bool)
+        length = torch.zeros(n * k, dtype=torch.long)
+        history = torch.zeros(n * k, 0, dtype=torch.long)
+        offsets = (torch.arange(n) * k)[:, None]
+        for t in range(int(bounds.max())):
+            logits, h, c = logits_of(tok, h, c, memory, mask)
+            logp = torch.log_softmax(logits, dim=1)  # (N*K, V)
+            stop = finished | (bound <= t + 1)
+            logp[stop] = float("-inf")
+            logp[stop, eos] = 0.0
+            vocab = logp.shape[1]
+            scores, flat = (scores.view(-1, 1) + logp).view(n, k * vocab).topk(k, dim=1)
+            origin = (flat // vocab + offsets).view(-1)
+            nxt = (flat % vocab).view(-1)
+            h, c = h[:, origin], c[:, origin]
+            was = finished[origin]
+            length = length[origin] + (~was).long()
+            finished = was | (nxt == eos)
+            history = torch.cat([history[origin], nxt[:, None]], dim=1)
+            tok = nxt[:, None]
+            if bool(finished.all()):
+                break
+        final = scores.view(-1) / length.clamp(min=1)
+        best = final.view(n, k).argmax(dim=1) + offsets.view(-1)
+        return _token_lists(history[best].numpy(), tv)
+
+
+def _token_lists(ids, tv):
+    """Rows of output ids -> token lists, each cut at its first ``<eos>``."""
+    import numpy as np
+
+    outputs = []
+    for row in ids:
+        end = np.flatnonzero(row == tv.eos_id)
+        outputs.append(tv.decode(row[: end[0]] if end.size else row))
+    return outputs
+
+
+def decode_speed(model, X, beams, repeats, n_single=200):
+    """Words per second of ``predict`` (greedy and beam) vs :func:`plain_decode`, the same
+    weights and the same bound on the output length, in two cases: ``batch`` -- all of ``X``
+    in one call, in predict's length-sorted batches (the plain loop gets the same batches);
+    ``single`` -- the first ``n_single`` words, each its own call (a service answering one
+    word at a time: per-call and per-step overheads count).
+
+    The repeats are interleaved (the order of the systems alternates every round); the best
+    run of each counts. Also the fraction of words on which the two agree.
+    """
+    import numpy as np
+    import torch
+
+    net = plain_network(len(model.vocabulary_), len(model.target_vocabulary_),
+                        model.embedding_dim, model.hidden_size, model.num_layers, 0.0,
+                        packed=True)
+    net.load_state_dict(skrnn_weights(model.module_.state_dict(), packed=True))  # strict
+    net.eval()
+    v, tv = model.vocabulary_, model.target_vocabulary_
+
+    def naive(words, beam):
+        lengths = np.array([len(w) for w in words])
+        out = [None] * len(words)
+        for idx in model._inference_batches(lengths):  # predict's batches
+            inputs = pad([v.encode(words[i]) for i in idx], 0)
+            lens = torch.from_numpy(lengths[idx])
+            bounds = torch.from_numpy(model._bounds(lengths[idx]) + 1)  # + 1: <eos>
+            for i, o in zip(idx, plain_decode(net, tv, inputs, lens, bounds, beam,
+                                              model.num_layers, model.hidden_size)):
+                out[i] = o
+        return out
+
+    def skrnn(words, beam):
+        model.set_params(beam_size=beam)
+        try:
+            return model.predict(words)
+        finally:
+            model.set_params(beam_size=1)
+
+    def one_by_one(fn):
+        return lambda words, beam: [fn([w], beam)[0] for w in words]
+
+    cases = {"batch": (X, {"skrnn": skrnn, "naive": naive}),
+             "single": (X[:n_single], {"skrnn": one_by_one(skrnn), "naive": one_by_one(naive)})}
+    results = {}
+    for case, (words, systems) in cases.items():
+        for beam in beams:
+            for fn in systems.values():  # warm-up: builds skrnn's stepper once per model
+                fn(words[:20], beam)
+            best, outputs, before = {}, {}, load()
+            names = list(systems)
+            for r in range(repeats):
+                for name in names[r % 2:] + names[: r % 2]:
+                    with Clock() as clock:
+                        outputs[name] = systems[name](words, beam)
+                    rate = len(words) / clock.wall
+                    if name not in best or rate > best[name]["words_per_s"]:
+                        best[name] = dict(words_per_s=rate, wall_s=clock.wall, cpu_s=clock.cpu,
+                                          words_per_cpu_s=len(words) / clock.cpu)
+            agree = np.mean([list(a) == list(b)
+                             for a, b in zip(outputs["skrnn"], outputs["naive"])])
+            r = results[f"{case} beam{beam}"] = dict(
+                case=case, beam=beam, words=len(words), repeats=repeats,
+                **{name: best[name] for name in names},
+                ratio_vs_naive=best["skrnn"]["words_per_s"] / best["naive"]["words_per_s"],
+                ratio_vs_naive_cpu=(best["skrnn"]["words_per_cpu_s"]
+                                    / best["naive"]["words_per_cpu_s"]),
+                same_output_fraction=float(agree), loadavg_1min=[before, load()])
+            print(f"  {case} beam {beam}: skrnn {r['skrnn']['words_per_s']:.0f} words/s, naive "
+                  f"{r['naive']['words_per_s']:.0f}: {r['ratio_vs_naive']:.2f}x (CPU "
+                  f"{r['ratio_vs_naive_cpu']:.2f}x), same output on {agree:.1%}", flush=True)
+    return results
+
+
+def train_speed(X, y, repeats):
+    """Training throughput at ``Seq2Seq``'s default sizes: skrnn (float32 and ``precision=
+    "bfloat16"``) vs the padded plain loop (fused Adam), the same batches, wall and CPU time.
+
+    Each round draws the batches skrnn's next ``partial_fit`` will draw (both skrnn models
+    have ``random_state=0`` and are called equally often, so they draw alike), then runs the
+    three systems in rotated order; the best of ``repeats`` rounds counts. FLOPs: matrix
+    products of the plain network per pair (encoder BiLSTM gates per input step; decoder
+    LSTM gates, Luong score, the two attention products, combine and output layer per output
+    step), x3 for forward + backward.
+    """
+    import numpy as np
+    import torch
+    from _common import linear_flops, matmul_peak_gflops, recurrent_flops, train_flops
+
+    from skrnn import Seq2Seq
+    from skrnn.data import bucket_batches
+
+    peak, rates = matmul_peak_gflops()
+    models = {"skrnn": Seq2Seq(random_state=0, device="cpu"),
+              "skrnn-bf16": Seq2Seq(random_state=0, device="cpu", precision="bfloat16")}
+    for model in models.values():
+        quiet_partial_fit(model, X, y)  # vocabularies, network; a warm-up, untimed
+    ref = models["skrnn"]
+    hp = ref.get_params()
+    mirror = np.random.RandomState(0)
+    lengths = np.array([len(w) for w in X])
+
+    def mirrored_batches():
+        mirror.randint(np.iinfo(np.int32).max)
+        return bucket_batches(lengths, hp["batch_size"], mirror)
+
+    mirrored_batches()  # the warm-up call's
+    v, tv = ref.vocabulary_, ref.target_vocabulary_
+    inputs = [v.encode(w) for w in X]
+    targets = [np.concatenate([[tv.bos_id], tv.encode(p), [tv.eos_id]]) for p in y]
+    torch.manual_seed(0)
+    net = plain_network(len(v), len(tv), hp["embedding_dim"], hp["hidden_size"],
+                        hp["num_layers"], hp["dropout"], packed=False)
+    opt = torch.optim.Adam(net.parameters(), lr=hp["learning_rate"], fused=True)
+    plain_epoch(net, opt, inputs, targets, bucket_batches(lengths, hp["batch_size"])[:4])
+    probe = bucket_batches(lengths, hp["batch_size"])[-1]
+    difference = largest_difference(ref, net, False, inputs, targets, probe)
+
+    E, H, V = hp["embedding_dim"], hp["hidden_size"], len(tv)
+    memory = 2 * H if hp["bidirectional"] else H
+    per_in = recurrent_flops(hp["cell"], E, H, hp["num_layers"], hp["bidirectional"])
+    per_out = (recurrent_flops(hp["cell"], E, H, hp["num_layers"]) + linear_flops(H, memory)
+               + linear_flops(memory + H, H) + linear_flops(H, V))
+    n_in, n_out = int(lengths.sum()), sum(len(t) - 1 for t in targets)
+    flops_per_pair = train_flops(n_in * per_in + n_out * per_out
+                                 + 2 * 2 * memory * sum(
+                                     len(a) * (len(t) - 1) for a, t in zip(inputs, targets))
+                                 + len(X) * linear_flops(memory, 2 * H * hp["num_layers"])
+                                 ) / len(X)
+    names = ["skrnn", "plain_padded", "skrnn-bf16"]
+    runs = {name: [] for name in names}
+    for r in range(repeats):
+        batches = mirrored_batches()
+        for name in names[r % 3:] + names[: r % 3]:
+            with Clock() as clock:
+                if name == "plain_padded":
+                    plain_epoch(net, opt, inputs, targets, batches)
+                else:
+                    quiet_partial_fit(models[name], X, y)
+            runs[name].append({"cpu_s": clock.cpu, "wall_s": clock.wall})
+            print(f"  round {r + 1}/{repeats} {name:13s} {len(X) / clock.wall:7.0f} pairs/s "
+                  f"(wall {clock.wall:5.2f} s, CPU {clock.cpu:5.2f} s)", flush=True)
+    same_batches = all(
+        (m._random_state.get_state()[1] == mirror.get_state()[1]).all() for m in models.values())
+    out = dict(pairs=len(X), repeats=repeats, hyperparameters={
+        k: hp[k] for k in ("cell", "hidden_size", "num_layers", "bidirectional", "embedding_dim",
+                           "attention", "dropout", "clip_norm", "batch_size", "learning_rate")},
+        runs=runs, matmul_peak_gflops=peak, matmul_peak_rates=rates,
+        flops_per_pair=flops_per_pair, largest_logit_difference=difference,
+        same_network=difference < 1e-4, same_batches=bool(same_batches), systems={})
+    for name, rs in runs.items():
+        wall, cpu = min(x["wall_s"] for x in rs), min(x["cpu_s"] for x in rs)
+        rate = len(X) / wall
+        out["systems"][name] = dict(pairs_per_s=rate, pairs_per_cpu_s=len(X) / cpu,
+                                    achieved_gflops=rate * flops_per_pair / 1e9,
+                                    peak_fraction=rate * flops_per_pair / 1e9 / peak)
+    base = out["systems"]["plain_padded"]
+    out["ratios"] = {f"{name}/plain_padded{suffix}": out["systems"][name][key] / base[key]
+                     for name in ("skrnn", "skrnn-bf16")
+                     for key, suffix in (("pairs_per_s", ""), ("pairs_per_cpu_s", " (CPU)"))}
+    return out
+
+
+def print_train_speed(t):
+    """The table of :func:`train_speed`."""
+    print(f"\ntraining speed at Seq2Seq's defaults, {t['pairs']} pairs, best of {t['repeats']} "
+          f"rounds; matmul peak {t['matmul_peak_gflops']:.1f} GFLOP/s")
+    print(f"{'system':14s} {'pairs/s':>8s} {'pairs/cpu-s':>11s} {'GFLOP/s':>8s} {'%peak':>6s}")
+    for name, r in t["systems"].items():
+        print(f"{name:14s} {r['pairs_per_s']:8.0f} {r['pairs_per_cpu_s']:11.0f} "
+              f"{r['achieved_gflops']:8.1f} {100 * r['peak_fraction']:5.1f}%")
+    for k, v in t["ratios"].items():
+        print(f"{k}: {v:.2f}x (target >= 1.1x)")
+    print(f"same network (logits): {t['same_network']}, same batches: {t['same_batches']}")
+
+
 # -- Sequitur G2P -----------------------------------------------------------------------
 
 
@@ -560,10 +844,25 @@ def main(argv=None):
                    help="run Sequitur after skrnn instead of beside it on the other core")
     p.add_argument("--skip-sequitur", action="store_true")
     p.add_argument("--skip-throughput", action="store_true")
+    p.add_argument("--train-speed-only", action="store_true",
+                   help="only the training-speed comparison at Seq2Seq's default sizes "
+                        "(--throughput-pairs pairs, --repeats rounds)")
+    p.add_argument("--skip-decode-speed", action="store_true")
+    p.add_argument("--decode-speed-only", action="store_true",
+                   help="only the decoding-speed comparison, on a model trained for "
+                        "--decode-speed-epochs epochs of --train-words (default 3,000) words")
+    p.add_argument("--decode-speed-epochs", type=int, default=3,
+                   help="epochs of the --decode-speed-only model (default 3: ~150 steps)")
+    p.add_argument("--decode-speed-words", type=int, default=1000,
+                   help="test words decoded by each system (default 1,000)")
+    p.add_argument("--decode-speed-repeats", type=int, default=3,
+                   help="interleaved timed runs of each system (default 3)")
+    p.add_argument("--decode-speed-single", type=int, default=200,
+                   help="words decoded one call each by each system (default 200)")
     p.add_argument("--out", default=str(DEFAULT_OUT))
     args = p.parse_args(argv)
     quick = args.quick
-    args.train_words = args.train_words or (3000 if quick else None)
+    args.train_words = args.train_words or (3000 if quick or args.decode_speed_only else None)
     args.epochs = args.epochs or (4 if quick else 30)
     args.time_budget = args.time_budget or (1.0 if quick else 15.0)
     args.valid_words = args.valid_words or (300 if quick else 2000)
@@ -589,6 +888,34 @@ def main(argv=None):
     report = dict(benchmark="seq2seq", quick=quick, settings=settings,
                   data=dict(train_words=len(words), train_pairs=len(X), valid_words=len(Xv),
                             test_words=len(Xt)))
+    speed_words = Xt[: args.decode_speed_words]
+    beams = sorted({1, args.beam})
+    if args.train_speed_only:
+        n = min(args.throughput_pairs, len(X))
+        print(f"\ntraining speed: {n} pairs, {args.repeats} round(s)", flush=True)
+        report["train_speed"] = train_speed(X[:n], y[:n], args.repeats)
+        print_train_speed(report["train_speed"])
+        report.update(cpu=cpu_name(), load_1min=load(), versions=versions(),
+                      source=source_revision())
+        write_report(report, args.out)
+        return 0
+    if args.decode_speed_only:
+        model = make_model(args)
+        with Clock() as clock:
+            for _ in range(args.decode_speed_epochs):
+                quiet_partial_fit(model, X, y)
+        print(f"\nmodel for decoding speed: {args.decode_speed_epochs} epochs "
+              f"({model.n_iter_} epochs, {clock.wall:.0f} s)", flush=True)
+        print(f"decoding speed: {len(speed_words)} test words", flush=True)
+        report["decode_speed"] = decode_speed(model, speed_words, beams,
+                                              args.decode_speed_repeats,
+                                              args.decode_speed_single)
+        report["decode_speed_model"] = dict(epochs=args.decode_speed_epochs, fit_s=clock.wall)
+        print_decode_speed(report["decode_speed"])
+        report.update(cpu=cpu_name(), load_1min=load(), versions=versions(),
+                      source=source_revision())
+        write_report(report, args.out)
+        return 0
 
     # Sequitur on the other core meanwhile (a subprocess: it does not share our GIL).
     sequitur, seq_thread, tmp = None, None, tempfile.TemporaryDirectory(prefix="sequitur-")
@@ -622,6 +949,12 @@ def main(argv=None):
         if beam == 1:
             examples = list(zip(Xt[:8], predicted[:8], yt[:8]))
     report["skrnn"] = skrnn
+
+    if not args.skip_decode_speed:
+        print(f"\ndecoding speed: {len(speed_words)} test words", flush=True)
+        report["decode_speed"] = decode_speed(model, speed_words, beams,
+                                              args.decode_speed_repeats,
+                                              args.decode_speed_single)
 
     if not args.skip_throughput:
         n = min(args.throughput_pairs, len(X))
@@ -686,9 +1019,34 @@ def print_report(report, examples):
               f"{t['ratio_vs_plain_padded']:.2f}; same network (parameters, logits): "
               f"{t['same_network']}, "
               f"same batches: {t['same_batches']}")
+    if report.get("decode_speed"):
+        print_decode_speed(report["decode_speed"])
     print("\nword            greedy                          reference(s)")
     for word, pred, refs in examples:
         print(f"{word:15s} {' '.join(pred):31s} {' / '.join(' '.join(r) for r in refs)}")
+
+
+def print_decode_speed(results):
+    print(f"\n{'decoding (predict vs a plain per-step loop)':44s} {'skrnn w/s':>9s} "
+          f"{'naive w/s':>9s} {'ratio':>6s} {'CPU ratio':>9s} {'same out':>8s} {'load':>9s}")
+    for r in results.values():
+        label = (f"{r['case']}: " + ("greedy" if r["beam"] == 1 else f"beam {r['beam']}")
+                 + f" ({r['words']} words)")
+        print(f"{label:44s} "
+              f"{r['skrnn']['words_per_s']:9.0f} {r['naive']['words_per_s']:9.0f} "
+              f"{r['ratio_vs_naive']:5.2f}x {r['ratio_vs_naive_cpu']:8.2f}x "
+              f"{r['same_output_fraction']:8.1%} "
+              + "{:.1f}->{:.1f}".format(*r["loadavg_1min"]))
+
+
+def quiet_partial_fit(model, X, y):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.partial_fit(X, y)
 
 
 if __name__ == "__main__":
