@@ -220,12 +220,14 @@ FULL = dict(char_plays=None, char_play_chars=None, valid_chars=None, char_epochs
             budget_minutes=15.0, ptb_minutes=20.0, ptb_lrs=(1e-3, 2e-3, 3e-3),
             ptb_trial_sentences=4000, ptb_decay=1.0, ptb_decay_after=0,
             ptb_train_sentences=None, ptb_eval_sentences=None, sample_length=2000,
-            ptb_solver="adam", ptb_momentum=0.0, ptb_clip_norm=None, ptb_max_epochs=None)
+            ptb_solver="adam", ptb_momentum=0.0, ptb_clip_norm=None, ptb_max_epochs=None,
+            ptb_dropout=None)
 QUICK = dict(char_plays=2, char_play_chars=40_000, valid_chars=20_000, char_epochs=1,
              repeats=1, budget_minutes=0.3, ptb_minutes=0.3, ptb_lrs=(1e-3, 3e-3),
              ptb_trial_sentences=300, ptb_decay=1.0, ptb_decay_after=0,
              ptb_train_sentences=1500, ptb_eval_sentences=300, sample_length=300,
-             ptb_solver="adam", ptb_momentum=0.0, ptb_clip_norm=None, ptb_max_epochs=None)
+             ptb_solver="adam", ptb_momentum=0.0, ptb_clip_norm=None, ptb_max_epochs=None,
+             ptb_dropout=None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -789,7 +791,8 @@ def part_ptb(ptb, mode, cfg, lr=None):
     decay, decay_after = cfg["ptb_decay"], cfg["ptb_decay_after"]
     solver = dict(solver=cfg["ptb_solver"], momentum=cfg["ptb_momentum"])
     hp = dict(PTB_HP, **({} if cfg["ptb_clip_norm"] is None else
-                         {"clip_norm": cfg["ptb_clip_norm"]}))
+                         {"clip_norm": cfg["ptb_clip_norm"]}),
+              **({} if cfg["ptb_dropout"] is None else {"dropout": cfg["ptb_dropout"]}))
     # The classic schedule through the estimator's own lr_schedule="step": the step size
     # shrinks by `decay` every epoch after `decay_after`; partial_fit continues it.
     schedule = (dict(lr_schedule="constant") if decay == 1.0 else
@@ -875,6 +878,9 @@ def parse_args(argv=None):
                    help=f"part-3 gradient-norm clip (default {PTB_HP['clip_norm']:g}; the "
                    "classic 5 on a loss summed over 20 steps is 0.25 on skrnn's mean loss)")
     p.add_argument("--ptb-max-epochs", type=int, help="part-3 epoch cap (default: time only)")
+    p.add_argument("--ptb-dropout", type=float,
+                   help=f"part-3 dropout on the embeddings, between the layers and before the "
+                        f"head (default {PTB_HP['dropout']:g}, as the classic small model)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--sample-length", type=int,
                    help=f"characters per sample (default {FULL['sample_length']})")
@@ -905,7 +911,7 @@ def settings(args):
     cfg = dict(QUICK if args.quick else FULL)
     for key in ("char_epochs", "repeats", "budget_minutes", "ptb_minutes",
                 "ptb_trial_sentences", "ptb_decay", "ptb_decay_after", "sample_length",
-                "ptb_solver", "ptb_momentum", "ptb_clip_norm", "ptb_max_epochs"):
+                "ptb_solver", "ptb_momentum", "ptb_clip_norm", "ptb_max_epochs", "ptb_dropout"):
         value = getattr(args, key)
         if value is not None:
             cfg[key] = value
