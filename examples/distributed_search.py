@@ -5,9 +5,9 @@ The search is the ordinary scikit-learn one; only the joblib backend around ``fi
 changes. Each worker process runs its fits on one torch thread (dask's Nanny and Ray start
 their workers with ``OMP_NUM_THREADS=1``), so two workers use two cores without
 oversubscribing them. Pass ``--scheduler tcp://host:8786`` to use a running dask cluster
-instead of starting a local one (its workers' dask configuration should then drop
-``MALLOC_TRIM_THRESHOLD_`` from ``distributed.nanny.pre-spawn-environ``, as done below for
-the local cluster).
+instead of starting a local one. dask's default worker settings are fine: its
+``MALLOC_TRIM_THRESHOLD_`` used to make fits 2-3x slower, and skrnn now sets glibc's
+thresholds itself on its first fit (see docs/scaling.md).
 
 Run::
 
@@ -60,22 +60,14 @@ def main():
     X, y = X[:args.sentences], y[:args.sentences]
 
     if args.backend == "dask":
-        import dask
         from distributed import Client, LocalCluster
 
         cluster = None
         if args.scheduler:
             client = Client(args.scheduler)
         else:
-            # dask starts its workers with OMP_NUM_THREADS=1 (one torch thread each: good) and
-            # MALLOC_TRIM_THRESHOLD_=65536, which turns off glibc's adaptive mmap threshold:
-            # every tensor above 128 KiB then costs an mmap, page faults and an munmap, and
-            # fits run 2-3x slower. Keep the rest of dask's settings, drop that one.
-            environ = dask.config.get("distributed.nanny.pre-spawn-environ")
-            environ = {k: v for k, v in environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
-            with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
-                cluster = LocalCluster(n_workers=2, threads_per_worker=1,
-                                       dashboard_address=None)
+            # dask starts its workers with OMP_NUM_THREADS=1: one torch thread each.
+            cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
             client = Client(cluster)
         print(client)
         try:
