@@ -8,8 +8,11 @@ validation loss in nats per character and the perplexity on an unseen play
 
 Run::
 
-    python examples/char_language_model.py              # ~3-4 minutes on 2 CPU cores
-    python examples/char_language_model.py --epochs 20  # better text, ~15 minutes
+    python examples/char_language_model.py              # ~8 minutes on 2 CPU cores
+    python examples/char_language_model.py --epochs 20  # better text, ~20 minutes
+
+Times as measured on a shared 2-core machine: the 8 epochs trained in 475 s there (an epoch
+of the six plays is ~52 s on one idle thread, benchmarks/language_model.py).
 """
 
 import os
