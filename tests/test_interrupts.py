@@ -24,6 +24,23 @@ from skrnn import training as _training
 # middle of an import can break torch for the rest of the process. Import them now.
 torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 
+
+
+@pytest.fixture(autouse=True)
+def python_handles_sigint():
+    """Python's own SIGINT handler during each test, as in a terminal.
+
+    A process started in the background (``nohup``, ``cmd &`` in a script) inherits SIGINT
+    ignored; Python then keeps it ignored, and so does skrnn (as it should), so these tests
+    would see no Ctrl-C at all.
+    """
+    before = signal.getsignal(signal.SIGINT)
+    if before is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 X, Y = toy_tagging_data(n=40, seed=1)
 Y_CLS = ["dog" if "dog" in s else "other" for s in X]
 TINY = dict(hidden_size=8, embedding_dim=8, char_embedding_dim=4, char_filters=4,
