@@ -145,9 +145,30 @@ def setup(device, resolve_device):
     return DistributedContext(resolved)
 
 
+#: How long the exit hook waits for the other ranks before closing the group anyway.
+_EXIT_BARRIER_SECONDS = 60
+
+
 def _close_process_group():
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+    """Close the process group skrnn opened, once every rank has got here (at exit).
+
+    Tearing gloo down while another rank is still working (a rank-specific
+    step after the last fit) aborted a process with SIGABRT ("terminate
+    called without an active exception") in CI dry-runs on a loaded 2-core
+    machine. So with gloo the ranks first meet in a monitored barrier,
+    bounded by :data:`_EXIT_BARRIER_SECONDS` (a rank that died or hangs
+    costs that wait, then the group is closed as before).
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if dist.get_backend() == "gloo" and dist.get_world_size() > 1:
+        import datetime
+
+        try:
+            dist.monitored_barrier(timeout=datetime.timedelta(seconds=_EXIT_BARRIER_SECONDS))
+        except Exception:  # noqa: BLE001 - a missing rank must not stop the exit
+            pass
+    dist.destroy_process_group()
 
 
 class DistributedContext:
