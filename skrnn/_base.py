@@ -954,26 +954,16 @@ class BaseSequenceEstimator(BaseEstimator):
         no padding), ``transform`` (e.g. ids to labels) is applied to them at
         once, and each sequence gets a view of its rows.
         """
-        out = []
-
-        def with_lengths(module, batch):
-            return fn(module, batch), batch.lengths
-
-        def collect(idx, result):
-            padded, lengths = result
+        def per_sequence(module, batch):
+            padded, lengths = fn(module, batch), batch.lengths
             real = torch.arange(padded.shape[1], device=padded.device) < lengths.unsqueeze(1)
             values = padded[real].cpu().numpy()  # (real steps of the batch, ...), row-major
             if transform is not None:
                 values = transform(values)
             stops = np.cumsum(lengths.cpu().numpy()).tolist()
-            starts = [0] + stops[:-1]
-            out.append((idx, [values[a:b] for a, b in zip(starts, stops)]))
+            return [values[a:b] for a, b in zip([0] + stops[:-1], stops)]
 
-        placed = [None] * self._run_inference(X, with_lengths, collect)
-        for idx, results in out:
-            for i, res in zip(idx.tolist(), results):
-                placed[i] = res
-        return placed
+        return self._predict_outputs(X, per_sequence)
 
     # -- saving -----------------------------------------------------------------------
     # (owned by skrnn/persistence.py; see its module docstring)

@@ -188,20 +188,19 @@ class _GradientStats:
         return dict(zip(GRADIENT_KEYS, (mean / n, top, n_clipped / n)))
 
 
-def _clip(params, grads, clip_value, clip_norm, *, sparse=False):
+def _clip(params, grads, clip_value, clip_norm):
     """Clip the gradients in place; return ``(norm before clipping, whether clipping acted)``.
 
     Both as 0-d tensors on the gradients' device. With ``clip_norm`` alone the
     norm is the one :func:`torch.nn.utils.clip_grad_norm_` computes anyway.
-    ``sparse``: some parameters' gradients are sparse, and ``grads`` holds
-    their coalesced values (see :func:`_gradients`); these are clipped as
-    ``clip_grad_value_`` and ``clip_grad_norm_`` clip (the same formulas),
-    which the torch functions cannot do on sparse gradients.
+    ``grads`` may hold the coalesced values of sparse gradients (see
+    :func:`_gradients`; only CPU embeddings have them, see
+    :func:`sparse_embeddings`): the CPU path clips the tensors themselves with
+    the formulas of ``clip_grad_value_`` and ``clip_grad_norm_``, which cannot
+    take sparse gradients.
     """
     if grads and all(g.device.type == "cpu" for g in grads):
         return _clip_on_cpu(grads, clip_value, clip_norm)
-    if sparse:
-        return _clip_tensors(grads, clip_value, clip_norm)
     return _clip_with_torch(params, grads, clip_value, clip_norm)
 
 
@@ -218,21 +217,6 @@ def _clip_with_torch(params, grads, clip_value, clip_norm):
     if clip_norm is not None:
         # The norm after clipping by value: the one clip_grad_norm_ acts on.
         clipped = clipped | (torch.nn.utils.clip_grad_norm_(params, clip_norm) > clip_norm)
-    return norm, clipped
-
-
-def _clip_tensors(grads, clip_value, clip_norm):
-    """:func:`_clip` on the tensors ``grads`` themselves, with torch's clipping formulas."""
-    norm = _total_norm(grads)
-    clipped = torch.zeros((), dtype=torch.bool, device=norm.device)
-    if clip_value is not None:
-        clipped = _max_abs(grads) > clip_value
-        torch._foreach_clamp_min_(grads, -clip_value)
-        torch._foreach_clamp_max_(grads, clip_value)
-    if clip_norm is not None:
-        after = norm if clip_value is None else _total_norm(grads)
-        torch._foreach_mul_(grads, torch.clamp(clip_norm / (after + 1e-6), max=1.0))
-        clipped = clipped | (after > clip_norm)
     return norm, clipped
 
 
@@ -520,7 +504,7 @@ def _train_epoch(module, optimizer, batches, loss_fn, clip_value, clip_norm, pro
             return EpochResult(value, n_total + n, False, stats.summary())
         loss.backward()
         grads, sparse = _gradients(params)
-        stats.add(*_clip(params, grads, clip_value, clip_norm, sparse=bool(sparse)))
+        stats.add(*_clip(params, grads, clip_value, clip_norm))
         for p in sparse:
             p.grad = p.grad.to_dense()  # the optimizer's step is the dense one
         optimizer.step()

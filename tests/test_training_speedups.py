@@ -43,7 +43,7 @@ def test_clipping_sparse_values_equals_clipping_dense(clip_value, clip_norm):
             p.grad = None
         ((emb(ids) * out).sum() + sum((p * 0.2).sum() for p in other)).backward()
         grads, found = T._gradients(params)
-        norm, clipped = T._clip(params, grads, clip_value, clip_norm, sparse=bool(found))
+        norm, clipped = T._clip(params, grads, clip_value, clip_norm)
         for p in found:
             p.grad = p.grad.to_dense()
         assert (emb is sparse) == (found == [emb.weight])
