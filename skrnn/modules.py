@@ -18,37 +18,99 @@ from .crf import LinearChainCRF, masked_scores
 class Dropout(nn.Dropout):
     """``nn.Dropout`` whose CPU mask comes from ``rand_like``.
 
-    Same distribution and scaling as ``nn.Dropout``; on CPU it is about 2.3x
-    faster (measured forward + backward on a (32, 25, 228) batch, 1 thread:
-    0.83 ms vs 1.9 ms), because ``bernoulli_`` is slow there. On other
-    devices the fused kernel is used.
+    Same distribution and scaling as ``nn.Dropout``; on CPU it is about 3x
+    faster, because ``bernoulli_`` is slow there. The uniform draws become
+    the scaled mask in place (``ge_``, ``mul_``), so the graph holds one
+    product: forward + backward on one thread, (32, 25, 256) batch, 0.81 ms
+    against 1.33 ms for ``x * (rand >= p) * scale`` and 2.7 ms for
+    ``nn.Dropout``; same values as the former. On other devices the fused
+    kernel is used.
     """
 
     def forward(self, x):
         if not self.training or self.p == 0.0 or x.device.type != "cpu":
             return super().forward(x)
-        keep = torch.rand_like(x) >= self.p
-        return x * keep * (1.0 / (1.0 - self.p))
+        return x * torch.rand_like(x).ge_(self.p).mul_(1.0 / (1.0 - self.p))
 
 
-def reverse_padded(x, lengths):
+def reversal_index(lengths, n, longest):
+    """Flat row positions that reverse a right-padded batch within each length.
+
+    Row ``i * L + t`` of the result reads row ``i * L + (T_i - 1 - t)`` for a
+    real step ``t < T_i`` and itself for a pad: a permutation that is its
+    own inverse. Computed once per batch and shared by every reversal of a
+    bidirectional stack.
+
+    Parameters
+    ----------
+    lengths : Tensor of int, shape (N,)
+    n, longest : int
+        The batch's rows ``N`` and padded length ``L``, taken from the tensor
+        to reverse (``torch.export`` then needs no guard relating the sizes
+        of ``lengths`` and the input).
+
+    Returns
+    -------
+    Tensor of int64, shape (N * L,)
+    """
+    steps = torch.arange(longest, device=lengths.device)
+    ends = lengths.unsqueeze(1)
+    idx = torch.where(steps < ends, ends - 1 - steps, steps)  # (N, L)
+    rows = torch.arange(n, device=lengths.device).unsqueeze(1) * longest
+    return (idx + rows).flatten()
+
+
+def _permute_steps(x, index):
+    n, longest = x.shape[:2]
+    return x.flatten(0, 1).index_select(0, index).unflatten(0, (n, longest))
+
+
+class _ReverseSteps(torch.autograd.Function):
+    """Reversal whose backward is the same reversal (the permutation is an involution).
+
+    ``index_select``'s own backward scatters with ``index_add_``, several
+    times slower on the CPU than selecting again. The ``forward(ctx, ...)``
+    form, not ``setup_context``: with the latter ``apply`` binds arguments
+    through ``inspect.signature`` on every call (0.13 ms, a tenth of a small
+    batch's LSTM step).
+    """
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.save_for_backward(index)
+        return _permute_steps(x, index)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
+        return _permute_steps(grad, index), None
+
+
+def reverse_padded(x, lengths, index=None):
     """Reverse each sequence of a right-padded batch within its own length.
 
     Padding stays at the end, so a forward recurrence over the result reads
     every sequence backwards from its true last step and never sees a pad
     before a real step. Applying it twice gives back ``x``.
 
+    Why ``index_select`` of whole rows rather than ``gather`` along time:
+    it copies each step's feature vector as one block where ``gather`` reads
+    an index per element, and the backward selects again rather than
+    scattering. On one CPU thread, for (32, 25, 128) to (256, 20, 128)
+    batches: forward 5-11x faster, forward and backward together 2-4x.
+
     Parameters
     ----------
     x : Tensor, shape (N, L, ...)
     lengths : Tensor of int, shape (N,)
+    index : Tensor of int64, shape (N * L,), optional
+        :func:`reversal_index` of ``lengths``, when already computed.
     """
-    n, longest = x.shape[:2]
-    steps = torch.arange(longest, device=x.device).expand(n, longest)  # (N, L)
-    lengths = lengths.unsqueeze(1)
-    idx = torch.where(steps < lengths, lengths - 1 - steps, steps)  # (N, L)
-    idx = idx.view(n, longest, *([1] * (x.dim() - 2))).expand_as(x)
-    return x.gather(1, idx)
+    if index is None:
+        index = reversal_index(lengths, *x.shape[:2])
+    if x.requires_grad and torch.is_grad_enabled():
+        return _ReverseSteps.apply(x, index)
+    return _permute_steps(x, index)
 
 
 class RecurrentStack(nn.Module):
@@ -113,12 +175,13 @@ class RecurrentStack(nn.Module):
             return self.rnn(x, hx)
         if hx is not None:
             raise ValueError("A bidirectional stack cannot carry a state across calls.")
+        index = reversal_index(lengths, *x.shape[:2])
         for layer, (fwd, bwd) in enumerate(zip(self.forward_layers, self.backward_layers)):
             if layer > 0:
                 x = self.between(x)
             out_f, _ = fwd(x)  # (N, L, H)
-            out_b, _ = bwd(reverse_padded(x, lengths))  # (N, L, H), reversed time
-            x = torch.cat([out_f, reverse_padded(out_b, lengths)], dim=-1)  # (N, L, 2H)
+            out_b, _ = bwd(reverse_padded(x, lengths, index))  # (N, L, H), reversed time
+            x = torch.cat([out_f, reverse_padded(out_b, lengths, index)], dim=-1)  # (N, L, 2H)
         return x, None
 
     def step_layer(self):

@@ -5,7 +5,7 @@ import torch
 
 from skrnn.cells import CELLS as _CELLS
 from skrnn.data import Batch
-from skrnn.modules import RecurrentEncoder, RecurrentStack, reverse_padded
+from skrnn.modules import Dropout, RecurrentEncoder, RecurrentStack, reversal_index, reverse_padded
 
 
 def test_reverse_padded_is_an_involution_that_keeps_pads_last():
@@ -16,6 +16,41 @@ def test_reverse_padded_is_an_involution_that_keeps_pads_last():
     assert r[0, :, 0].tolist() == [5, 4, 3, 2, 1, 0]
     assert r[1, :, 0].tolist() == [8, 7, 6, 9, 10, 11]
     assert torch.equal(reverse_padded(r, lengths), x)
+
+
+def test_reverse_padded_equals_gather_along_time_and_its_gradient_is_the_reversal():
+    """The row-selecting reversal gives gather's values; its backward (the same selection)
+    passes gradcheck; a precomputed index gives the same result."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(5, 7, 3, generator=gen, dtype=torch.float64)
+    lengths = torch.tensor([7, 1, 4, 7, 2])
+    steps = torch.arange(7)
+    idx = torch.where(steps < lengths[:, None], lengths[:, None] - 1 - steps, steps)
+    expected = x.gather(1, idx[:, :, None].expand_as(x))
+    assert torch.equal(reverse_padded(x, lengths), expected)
+    assert torch.equal(reverse_padded(x, lengths, reversal_index(lengths, 5, 7)), expected)
+    assert torch.equal(reverse_padded(x[:, :, 0], lengths), expected[:, :, 0])  # (N, L)
+    leaf = x.clone().requires_grad_()
+    assert torch.autograd.gradcheck(lambda t: reverse_padded(t, lengths), (leaf,))
+    assert torch.autograd.gradgradcheck(lambda t: reverse_padded(t, lengths), (leaf,))
+
+
+def test_dropout_keeps_the_distribution_and_the_values_of_the_rand_mask():
+    """Same values as ``x * (rand >= p) / (1 - p)`` from the same generator state; identity
+    in eval mode; gradient is the mask."""
+    drop = Dropout(0.3)
+    x = torch.randn(4, 50, 8)
+    torch.manual_seed(1)
+    out = drop(x)
+    torch.manual_seed(1)
+    expected = x * (torch.rand_like(x) >= 0.3) * (1.0 / 0.7)
+    assert torch.equal(out, expected)
+    assert 0.6 < float((out != 0).float().mean()) < 0.8
+    leaf = x.clone().requires_grad_()
+    torch.manual_seed(1)
+    drop(leaf).sum().backward()
+    assert torch.equal(leaf.grad, (expected != 0) * (1.0 / 0.7))
+    assert torch.equal(drop.eval()(x), x)
 
 
 @pytest.mark.parametrize("cell", sorted(_CELLS))
