@@ -236,6 +236,9 @@ def _flat_numbers_message(i, name):
     )
 
 
+_STR_ONLY = frozenset({str})
+
+
 def check_sequences(X, *, name="X", kind=None, n_features=None, allowed_kinds=SEQUENCE_KINDS,
                     allow_empty=False):
     """Validate ragged sequence input and return it in canonical form.
@@ -308,8 +311,10 @@ def check_sequences(X, *, name="X", kind=None, n_features=None, allowed_kinds=SE
                 seq = []
             # tolist() gives builtin str; list() would give numpy.str_ elements.
             seq = seq.tolist() if isinstance(seq, np.ndarray) else list(seq)
+            if set(map(type, seq)) <= _STR_ONLY:  # plain str (the common case): one C pass
+                out.append(seq)
+                continue
             for j, tok in enumerate(seq):
-                # Exact type first: plain str lists (the common case) pay nothing more.
                 if type(tok) is not str:
                     if not isinstance(tok, str):
                         raise TypeError(
@@ -337,13 +342,35 @@ def _builtin_str(s):
 
 
 def _check_numeric(seqs, name, n_features):
+    # A value beyond float32's range becomes inf in the conversion; it is reported
+    # with its own message (see _check_finite), so numpy's overflow warning is silenced.
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = _as_float_tables(seqs, name, n_features)
+    _check_finite(out, seqs, name)
+    return out
+
+
+def _check_finite(arrays, seqs, name):
+    """Raise on the first sequence with a NaN / inf, checked in one pass over all steps.
+
+    One ``isfinite`` over the stacked steps instead of one per sequence: for
+    thousands of short sequences the per-call overhead was most of the check.
+    """
+    steps = np.concatenate(arrays)  # every array has the same features by now
+    finite_steps = np.isfinite(steps).all(axis=1)
+    if finite_steps.all():
+        return
+    first = int(np.argmin(finite_steps))
+    i = int(np.searchsorted(np.cumsum([len(a) for a in arrays]), first, side="right"))
+    raise ValueError(_non_finite_message(seqs[i], i, name))
+
+
+def _as_float_tables(seqs, name, n_features):
+    """Each sequence as a float32 (T_i, n_features) array, shapes checked."""
     out = []
     for i, seq in enumerate(seqs):
         try:
-            # A value beyond float32's range becomes inf here; it is reported below with
-            # its own message, so numpy's overflow warning is silenced.
-            with np.errstate(over="ignore", invalid="ignore"):
-                arr = np.asarray(seq, dtype=np.float32)
+            arr = np.asarray(seq, dtype=np.float32)
         except OverflowError:  # a Python int too large even for float64
             raise ValueError(_overflow_message(i, name, None)) from None
         except (TypeError, ValueError):
@@ -367,8 +394,6 @@ def _check_numeric(seqs, name, n_features):
                 f"{name}[{i}] has shape {arr.shape}: 0 features per step, while a minimum of "
                 "1 is required."
             )
-        if not np.isfinite(arr).all():
-            raise ValueError(_non_finite_message(seq, i, name))
         expected = n_features if n_features is not None else (out[0].shape[1] if out else None)
         if expected is not None and arr.shape[1] != expected:
             where = "the estimator was fitted with" if n_features is not None else f"{name}[0] has"

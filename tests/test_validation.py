@@ -53,6 +53,9 @@ def test_object_array_and_series_like():
         ([["a"], np.ones((2, 2))], ValueError, "mixes kinds"),
         ([np.array([[1.0, np.nan]])], ValueError, "NaN or infinity"),
         ([np.array([[np.inf]])], ValueError, "NaN or infinity"),
+        ([np.ones((3, 2)), np.ones((1, 2)), np.array([[0.0, 1.0], [np.nan, 0.0]])],
+         ValueError, r"X\[2\] contains NaN"),  # found in one pass over all steps
+        ([np.ones((1, 1)), np.array([[1e39]])], ValueError, r"X\[1\] holds values too large"),
         ([np.ones((2, 2)), np.ones((2, 3))], ValueError, "3 features per step"),
         ([np.zeros((0, 2))], ValueError, "empty sequence"),
         (np.zeros(3), ValueError, "must be 2-D"),
@@ -62,6 +65,13 @@ def test_bad_X_messages(X, exc, match):
     """Each malformed X raises a ValueError/TypeError that names the problem."""
     with pytest.raises(exc, match=match):
         check_sequences(X)
+
+
+def test_str_subclass_tokens_become_builtin_str():
+    """A numpy.str_ token among plain str tokens is accepted and returned as a builtin str."""
+    seqs, kind = check_sequences([["a", "b"], ["c", np.str_("d")]])
+    assert kind == "tokens" and seqs == [["a", "b"], ["c", "d"]]
+    assert all(type(t) is str for s in seqs for t in s)
 
 
 def test_kind_and_n_features_at_predict_time():
