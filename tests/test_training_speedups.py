@@ -104,20 +104,22 @@ def brown():
     return X[:300], y[:300]
 
 
+def _fit_tagger(data, monkeypatch, min_rows, **kw):
+    monkeypatch.setattr(T, "SPARSE_MIN_ROWS", min_rows)
+    est = skrnn.SequenceTagger(hidden_size=16, char_embedding_dim=None, max_epochs=2,
+                               early_stopping=False, random_state=0, device="cpu", **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return est.fit(*data)
+
+
 @pytest.mark.parametrize("kw", [dict(clip_value=5.0), dict(clip_value=None, clip_norm=1.0),
-                                dict(clip_value=0.01, clip_norm=0.5, weight_decay=1e-3),
-                                dict(solver="sgd", learning_rate=0.5)])
-def test_sparse_gradients_give_the_dense_fit(brown, monkeypatch, kw):
-    """A tagger trained with sparse embedding gradients equals the dense fit (float rounding)."""
-    fits = []
-    for min_rows in (1, 10**9):
-        monkeypatch.setattr(T, "SPARSE_MIN_ROWS", min_rows)
-        est = skrnn.SequenceTagger(hidden_size=16, char_embedding_dim=None, max_epochs=2,
-                                   early_stopping=False, random_state=0, device="cpu", **kw)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fits.append(est.fit(*brown))
-    sparse, dense = fits
+                                dict(clip_value=0.01, clip_norm=0.5)])
+def test_sparse_sgd_gives_the_dense_fit(brown, monkeypatch, kw):
+    """Plain SGD with sparse embedding gradients and the row step equals the dense fit
+    (float rounding): an absent row's dense gradient is zero, so it does not move either."""
+    sparse, dense = (_fit_tagger(brown, monkeypatch, m, solver="sgd", learning_rate=0.5, **kw)
+                     for m in (1, 10**9))
     assert sparse.module_.encoder.embedding.sparse is False  # switched back after training
     for a, b in zip(sparse.history_, dense.history_):
         assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-5)
@@ -126,6 +128,48 @@ def test_sparse_gradients_give_the_dense_fit(brown, monkeypatch, kw):
     for key, value in dense.module_.state_dict().items():
         torch.testing.assert_close(sparse.module_.state_dict()[key], value, rtol=1e-4,
                                    atol=1e-5)
+
+
+@pytest.mark.parametrize("kw", [dict(clip_value=5.0), dict(clip_value=None, clip_norm=1.0),
+                                dict(clip_value=0.01, clip_norm=0.5, weight_decay=1e-3),
+                                dict(solver="sgd", learning_rate=0.5, momentum=0.9)])
+def test_sparse_gradients_give_the_dense_fit(brown, monkeypatch, kw):
+    """Adam, and SGD with momentum, with sparse embedding gradients (made dense for the step)
+    equal the dense fit (float rounding)."""
+    sparse, dense = (_fit_tagger(brown, monkeypatch, m, **kw) for m in (1, 10**9))
+    for a, b in zip(sparse.history_, dense.history_):
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-5)
+        assert a["clipped_fraction"] == b["clipped_fraction"]
+    for key, value in dense.module_.state_dict().items():
+        torch.testing.assert_close(sparse.module_.state_dict()[key], value, rtol=1e-4,
+                                   atol=1e-5)
+
+
+@pytest.mark.parametrize("solver, extra, rows_only", [
+    ("sgd", {}, True), ("sgd", {"weight_decay": 1e-2}, False),
+    ("sgd", {"momentum": 0.9}, False), ("adam", {}, False)])
+def test_row_step_is_taken_only_where_it_is_the_dense_step(solver, extra, rows_only):
+    """Plain SGD steps the gradient's rows alone (and leaves p.grad None); every other
+    setting gets the dense gradient, from a table reused across steps; either way the
+    weights equal the dense step's, absent rows included."""
+    w0 = torch.randn(12, 3, generator=torch.Generator().manual_seed(2))
+    ours, ref = torch.nn.Parameter(w0.clone()), torch.nn.Parameter(w0.clone())
+    wd = extra.pop("weight_decay", 0.0)
+    opt = T.make_optimizer([ours], 0.05, wd, solver=solver, **extra)
+    ref_opt = T.make_optimizer([ref], 0.05, wd, solver=solver, **extra)
+    gen = torch.Generator().manual_seed(3)
+    dense = T._DenseGradients()  # one table for the steps, as for an epoch
+    for _ in range(4):
+        g = torch.randn(12, 3, generator=gen)
+        g[torch.randperm(12, generator=gen)[:5]] = 0  # rows absent from this batch
+        ours.grad, ref.grad = g.to_sparse(sparse_dim=1).coalesce(), g.clone()
+        T._sparse_step(opt, [ours], dense)
+        assert (ours.grad is None) == rows_only
+        if not rows_only:  # the reused table holds this batch's rows only
+            assert torch.equal(ours.grad, g)
+        opt.step()
+        ref_opt.step()
+        torch.testing.assert_close(ours.detach(), ref.detach(), rtol=1e-6, atol=1e-7)
 
 
 def test_sparse_gradients_stop_at_the_first_non_finite_loss(monkeypatch):
