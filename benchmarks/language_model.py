@@ -13,7 +13,8 @@ In one process, on one CPU thread (``torch.set_num_threads(1)``), on the same da
      ``early_stopping=False``, fitted on the list of plays.
    * ``plain`` -- a hand-written PyTorch loop training the *same* network (embedding ->
      dropout -> 2-layer ``nn.LSTM`` with dropout between layers -> dropout -> linear; dropout
-     masks from ``torch.rand_like`` as in skrnn) with the same batching: every play framed by
+     masks from ``torch.rand_like`` as in skrnn, applied as ``x * (rand >= p) * scale`` where
+     skrnn builds the scaled mask in place) with the same batching: every play framed by
      ``<bos>``/``<eos>``, the plays laid end to end in a random order every epoch, cut into 32
      rows and read in windows of 100 steps with the hidden state carried (detached) from
      window to window and reset at the start of the epoch; ``<bos>`` targets ignored. Written

@@ -39,7 +39,10 @@ What is measured, in one process, on one torch thread (``torch.set_num_threads(1
   ``plain`` -- the textbook loop: ``pack_padded_sequence`` into one bidirectional
   ``nn.LSTM``, ``nn.Dropout``, ``torch.optim.Adam``; ``plain_padded`` -- the loop with
   skrnn's tricks: right padding and no packing (the backward direction reads each word
-  reversed within its length), ``torch.rand_like`` dropout masks, ``Adam(fused=True)``.
+  reversed within its length, by ``gather``), ``torch.rand_like`` dropout masks
+  (``x * (rand >= p) * scale``), ``Adam(fused=True)``; skrnn itself now reverses by
+  ``index_select`` of whole rows and builds the scaled mask in place (same values, less
+  work).
   Each is run ``--repeats`` times in rotated order and its best time kept. Target:
   skrnn / plain >= 1.0.
 * ``train speed`` (``--train-speed-only``: this part alone) -- the same comparison at
@@ -219,7 +222,8 @@ def plain_network(n_inputs, n_outputs, embedding_dim, hidden_size, num_layers, d
     ``packed``: the textbook encoder (``pack_padded_sequence`` into one bidirectional
     ``nn.LSTM``, ``nn.Dropout``); otherwise right padding, each direction its own
     ``nn.LSTM`` per layer with the backward one reading each word reversed within its
-    length, and ``rand_like`` dropout masks (skrnn's way).
+    length (``gather``), and ``rand_like`` dropout masks (skrnn's way until it moved to
+    ``index_select`` and an in-place mask).
     """
     import torch
     from torch import nn

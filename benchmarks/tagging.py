@@ -30,6 +30,12 @@ In one process, on one CPU thread (``torch.set_num_threads(1)``), on the same da
   summed on the tensor side (no per-step ``.item()``). It stays the plain *dense* loop: skrnn
   takes its word embedding's gradient sparse until the optimizer step (norms and clipping
   read only the batch's rows; the step, dense Adam, is the same), the plain loop does not.
+  It also keeps the usual idioms where skrnn does less work for the same values: the plain
+  loop reverses with ``gather`` along time and drops out with ``x * (rand >= p) * scale``;
+  skrnn selects whole rows (``index_select``, whose backward is the same selection, the
+  reversal being its own inverse) and builds the scaled mask in place
+  (``skrnn.modules.reverse_padded``, ``skrnn.modules.Dropout``). Those and the sparse
+  gradients are where skrnn's margin over this loop comes from.
   Both run in one process: the glibc malloc settings skrnn makes on its first fit
   (``skrnn._torch.tune_malloc``) hold for the plain loop too.
 * ``skrnn-bf16`` -- on request only (``--systems``): ``skrnn`` with ``precision="bfloat16"``
