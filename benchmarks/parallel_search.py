@@ -21,7 +21,9 @@ The same ``GridSearchCV`` (``refit=False``: only the search is timed) over a sma
 * ``dask-tuned`` -- the same with ``MALLOC_TRIM_THRESHOLD_`` removed from dask's
   ``distributed.nanny.pre-spawn-environ`` (dask sets it to 65536 by default; setting it turns
   off glibc's adaptive mmap threshold, so every tensor above 128 KiB is a fresh ``mmap``, page
-  faults and ``munmap``: measured 2-3x slower fits of this tagger in a worker).
+  faults and ``munmap``: measured 2-3x slower fits of this tagger in a worker, before skrnn
+  set glibc's thresholds itself). Kept as a check that skrnn no longer needs it: since
+  ``skrnn._torch.tune_malloc`` default workers run as fast (45.4 s vs 44.9 s, 2026-12-02).
 * ``ray``        -- ``ray.init(num_cpus=N)``, ``ray.util.joblib.register_ray()``,
   ``with joblib.parallel_backend("ray")``; Ray starts every 1-CPU worker with
   ``OMP_NUM_THREADS=1``.
