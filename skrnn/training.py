@@ -274,7 +274,7 @@ def sparse_embeddings(module, *, min_rows=None):
     gradient is then made dense for the optimizer, whose step is unchanged
     (Adam still updates every row, as without it), except for plain SGD
     without momentum or weight decay, where stepping the batch's rows alone
-    is the same step (:func:`_row_step`). Same results up to float rounding
+    is the same step (``_row_step``). Same results up to float rounding
     (duplicate ids are summed in another order); measured on all of Brown
     (53k words, no character CNN, 1 thread) 0.86x -> 1.0x the training
     throughput of a plain PyTorch loop.
@@ -540,7 +540,7 @@ def train_epoch(module, optimizer, batches, loss_fn, *, clip_value=None, clip_no
     ``sparse``: embeddings (from :func:`sparse_embeddings`) that give sparse
     gradients during this epoch; they are clipped as such, then made dense
     for the optimizer (or, for plain SGD, stepped by their rows alone: see
-    :func:`_row_step`).
+    ``_row_step``).
     ``precision``: None, or the dtype (``torch.bfloat16``) that ``loss_fn``
     runs under :func:`torch.autocast` (see :func:`train`); the backward
     pass follows the forward's dtypes, the weights and the optimizer stay
