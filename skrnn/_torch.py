@@ -67,15 +67,24 @@ def resolve_device(device, *, fallback=False):
     return torch.device(device)
 
 
+def map_tensors(obj, fn):
+    """``obj`` (nested dicts / lists / tuples) rebuilt with ``fn(t)`` for every tensor ``t``.
+
+    Other leaves (numbers, strings, None: all a state dict holds) are kept as
+    they are; the containers are new.
+    """
+    if isinstance(obj, torch.Tensor):
+        return fn(obj)
+    if isinstance(obj, dict):
+        return {k: map_tensors(v, fn) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(map_tensors(v, fn) for v in obj)
+    return obj
+
+
 def _to_cpu(obj):
     """A copy of ``obj`` (nested dicts / lists / tuples) with every tensor detached on the CPU."""
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().cpu()
-    if isinstance(obj, dict):
-        return {k: _to_cpu(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_to_cpu(v) for v in obj)
-    return obj
+    return map_tensors(obj, lambda t: t.detach().cpu())
 
 
 def _tensor_bytes(obj):

@@ -10,7 +10,6 @@ estimator decides what to warn about.
 from __future__ import annotations
 
 import contextlib
-import copy
 import math
 import signal
 import threading
@@ -20,7 +19,7 @@ from typing import NamedTuple
 
 import torch
 
-from ._torch import release_memory, tune_malloc
+from ._torch import map_tensors, release_memory, tune_malloc
 
 try:  # optional: a progress bar within long epochs when verbose
     from tqdm.auto import tqdm as _tqdm
@@ -396,20 +395,14 @@ def _snapshot(module):
 
 
 def _copy_tree(value):
-    """A deep copy of an optimizer state dict: nested dicts, lists, tuples, tensors, scalars.
+    """A deep copy of an optimizer state dict (its tensors cloned).
 
     ``copy.deepcopy`` gets there through a Python ``__deepcopy__`` per tensor
     and its memo; for the Adam state of a BiLSTM 128 classifier this takes
     0.3 ms instead of 1.4 ms, and a checkpoint is taken every epoch (small
     classifiers run ~90 ms epochs).
     """
-    if isinstance(value, torch.Tensor):
-        return value.detach().clone()
-    if isinstance(value, dict):
-        return {k: _copy_tree(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_copy_tree(v) for v in value)
-    return copy.deepcopy(value)  # numbers, strings, None: returned as they are
+    return map_tensors(value, lambda t: t.detach().clone())
 
 
 class _Checkpoint:
